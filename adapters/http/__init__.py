@@ -1,0 +1,1 @@
+"""The one aiohttp application: platform webhooks and operational endpoints."""

@@ -1,0 +1,1 @@
+"""huddlebot's channel-agnostic core: commands in, views and outbox rows out."""

@@ -1,0 +1,200 @@
+"""The ``huddlebot`` command: console, serve, migrate, check-config, outbox, seal-key."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from bot.config import ConfigError, load_config
+from bot.settings import Settings, config_path
+
+log = logging.getLogger("huddlebot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="FILE",
+        help="organisation file (default ./huddlebot.yaml, else the bundled example)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="huddlebot", parents=[common], description="Daily safety huddles and speaking-up, in chat."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    console = sub.add_parser("console", parents=[common], help="try every flow in a terminal")
+    console.add_argument(
+        "--now", metavar="ISO-8601-INSTANT", help="start the clock here, e.g. 2026-03-08T01:30-06:00"
+    )
+    console.add_argument(
+        "--script", metavar="FILE", help="run the commands in FILE instead of reading the terminal"
+    )
+    serve = sub.add_parser("serve", parents=[common], help="run the web server and scheduled jobs")
+    serve.add_argument("--host", help="address to listen on (default HUDDLEBOT_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default HUDDLEBOT_PORT or 3000)")
+    sub.add_parser("migrate", parents=[common], help="create or upgrade the database schema")
+    check = sub.add_parser("check-config", parents=[common], help="validate an organisation file")
+    check.add_argument("file", nargs="?", help="the file to check (default: --config)")
+    outbox = sub.add_parser("outbox", parents=[common], help="list dead-lettered deliveries")
+    outbox.add_argument("--pending", action="store_true", help="list rows still waiting instead")
+    sub.add_parser("seal-key", parents=[common], help="print a new HUDDLEBOT_SEAL_KEY for 'notify me'")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``huddlebot`` console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    quiet = args.command in ("console", "check-config", "seal-key", "outbox")
+    logging.basicConfig(
+        level=logging.WARNING if quiet else settings.huddlebot_log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("aiosqlite", "alembic.runtime.migration", "apscheduler.executors.default"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.command == "check-config":
+        return _check_config(Path(args.file) if args.file else config_path(args.config, settings))
+    if args.command == "seal-key":
+        from bot.sealing import Sealer
+
+        print(Sealer.new_key())
+        return 0
+    if args.command == "migrate":
+        from storage.engine import database_url, redacted
+        from storage.migrate import upgrade
+
+        upgrade(settings.database_url)
+        print(f"Database {redacted(database_url(settings.database_url))} is up to date.")
+        return 0
+    path = config_path(args.config, settings)
+    try:
+        load_config(path)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if args.command == "console":
+        return asyncio.run(_console(path, settings, args.now, args.script))
+    if args.command == "serve":
+        return asyncio.run(_serve(path, settings, args.host, args.port))
+    if args.command == "outbox":
+        return asyncio.run(_outbox(path, settings, args.pending))
+    return 2
+
+
+def _check_config(path: Path) -> int:
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(f"{path}: OK ({len(config.units)} units, {len(config.people)} people).")
+    return 0
+
+
+async def _console(path: Path, settings: Settings, now: str | None, script: str | None) -> int:
+    from adapters.console.messenger import ConsoleMessenger
+    from adapters.console.session import ConsoleSession
+    from bot.bootstrap import build
+    from bot.clock import ManualClock, SystemClock
+
+    start = SystemClock().now()
+    if now:
+        try:
+            start = datetime.fromisoformat(now.replace("Z", "+00:00"))
+        except ValueError:
+            start = None  # type: ignore[assignment]
+        if start is None or start.tzinfo is None:
+            print(
+                "--now needs an instant with its offset, e.g. 2026-03-08T01:30:00-06:00 or 2026-03-08T07:30Z",
+                file=sys.stderr,
+            )
+            return 2
+    clock = ManualClock(start)
+    messenger = ConsoleMessenger()
+    app = await build(
+        config=path,
+        settings=settings,
+        clock=clock,
+        tenants={"console": "local"},
+        messengers={"console": messenger},
+    )
+    session = ConsoleSession(app, messenger, clock)
+    try:
+        if script:
+            lines = await asyncio.to_thread(lambda: Path(script).read_text(encoding="utf-8").splitlines())
+            await session.run(lines, echo=True)
+        elif sys.stdin.isatty():
+            await session.interact()
+        else:
+            await session.run(sys.stdin.read().splitlines(), echo=True)
+    finally:
+        await app.close()
+    return 0
+
+
+async def _serve(path: Path, settings: Settings, host: str | None, port: int | None) -> int:
+    from aiohttp import web
+    from sqlalchemy.engine import make_url
+
+    from adapters.http.app import SCHEDULER_KEY, make_web_app
+    from bot.bootstrap import build
+    from bot.jobs import start_scheduler
+    from storage.engine import database_url
+    from storage.migrate import current_revision, head_revision
+
+    url = database_url(settings.database_url)
+    if make_url(url).get_backend_name() != "sqlite" and await current_revision(url) != head_revision():
+        print("The database schema is not up to date: run `huddlebot migrate` first.", file=sys.stderr)
+        return 2
+    app = await build(config=path, settings=settings, tenants={}, messengers={})
+    scheduler = start_scheduler(app.core, app.dispatcher)
+    web_app = make_web_app(app)
+    web_app[SCHEDULER_KEY] = scheduler
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    host, port = host or settings.huddlebot_host, port or settings.huddlebot_port
+    await web.TCPSite(runner, host, port).start()
+    log.info("huddlebot listening on http://%s:%s (healthz at /healthz)", host, port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    scheduler.shutdown(wait=False)
+    await runner.cleanup()
+    await app.close()
+    return 0
+
+
+async def _outbox(path: Path, settings: Settings, pending: bool) -> int:
+    from bot.bootstrap import build
+    from bot.model import OutboxStatus
+
+    app = await build(config=path, settings=settings, tenants={}, messengers={})
+    try:
+        async with app.core.uow() as tx:
+            rows = await tx.outbox_items(
+                status=OutboxStatus.PENDING if pending else OutboxStatus.DEAD, limit=1000
+            )
+    finally:
+        await app.close()
+    if not rows:
+        print("No pending deliveries." if pending else "No dead-lettered deliveries.")
+    for row in rows:
+        where = row.channel or ("(sealed)" if row.sealed else "(direct message)")
+        print(
+            f"#{row.id} {row.created_at:%Y-%m-%d %H:%M}Z {row.platform} {where} {row.role} {row.op} "
+            f"attempts={row.attempts} {row.last_error or ''}".rstrip()
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

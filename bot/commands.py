@@ -1,0 +1,154 @@
+"""Commands: what a person asked for, as plain data. Adapters build them; ``Core.handle`` runs them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.model import Address, Person
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseConcern:
+    """Speak up. ``unit`` may be None: the unit is then taken from where it was said."""
+
+    person: Person
+    where: Address
+    text: str
+    unit: str | None = None
+    severity: str | None = None
+    category: str | None = None
+    concern_type: str | None = None
+    anonymity: str = "named"
+    notify_me: bool = False
+    post_anyway: bool = False  # the reporter saw the patient-identifier warning and confirmed
+    idempotency_key: str | None = None  # a platform retry carries the same key: never two concerns
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """An anonymous reporter, holding a receipt code, reads the conversation or answers in it."""
+
+    person: Person
+    code: str
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AcknowledgeConcern:
+    """A leader says "we have seen this"."""
+
+    person: Person
+    ref: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyToConcern:
+    """A leader or the named reporter adds to the concern's conversation."""
+
+    person: Person
+    ref: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetConcernStatus:
+    """A leader moves a concern along (``in_progress``)."""
+
+    person: Person
+    ref: str
+    status: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveConcern:
+    """A leader closes the loop with what was done."""
+
+    person: Person
+    ref: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReopenConcern:
+    """The reporter says it is not fixed. ``ref`` is a reference, or a receipt code if anonymous."""
+
+    person: Person
+    ref: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShowConcern:
+    """Anyone allowed asks for the current state of a concern."""
+
+    person: Person
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageInThread:
+    """A plain message typed in a thread the bot started (a concern card, a DM, a huddle prompt)."""
+
+    person: Person
+    where: Address
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenHuddle:
+    """Start a huddle now, outside its schedule."""
+
+    person: Person
+    where: Address
+    unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HuddleStatus:
+    """Where is today's huddle at, and what is open."""
+
+    person: Person
+    where: Address
+    unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerHuddle:
+    """Answer the open huddle prompt: all clear, a concern, a good catch, or a comment."""
+
+    person: Person
+    where: Address
+    answer: str
+    text: str | None = None
+    unit: str | None = None
+    run_id: int | None = None  # set when a button on a particular prompt was pressed
+
+
+@dataclass(frozen=True, slots=True)
+class GiveGoodCatch:
+    """Recognise a colleague for catching something before it caused harm."""
+
+    person: Person
+    where: Address
+    recipient: str
+    text: str
+    unit: str | None = None
+
+
+Command = (
+    RaiseConcern
+    | FollowUp
+    | AcknowledgeConcern
+    | ReplyToConcern
+    | SetConcernStatus
+    | ResolveConcern
+    | ReopenConcern
+    | ShowConcern
+    | MessageInThread
+    | OpenHuddle
+    | HuddleStatus
+    | AnswerHuddle
+    | GiveGoodCatch
+)

@@ -1,0 +1,89 @@
+"""The core as one object: its dependencies, and ``handle``, the single entry for every command."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot import concerns, huddles, recognition
+from bot.clock import Clock
+from bot.commands import (
+    AcknowledgeConcern,
+    AnswerHuddle,
+    Command,
+    FollowUp,
+    GiveGoodCatch,
+    HuddleStatus,
+    MessageInThread,
+    OpenHuddle,
+    RaiseConcern,
+    ReopenConcern,
+    ReplyToConcern,
+    ResolveConcern,
+    SetConcernStatus,
+    ShowConcern,
+)
+from bot.config import OrgConfig
+from bot.errors import Refusal
+from bot.limits import AttemptLimiter
+from bot.ports import UnitOfWork
+from bot.reply import Reply
+from bot.sealing import Sealer
+
+log = logging.getLogger("huddlebot.core")
+
+
+@dataclass
+class Core:
+    """Everything a use case needs. Built once, by the composition root."""
+
+    config: OrgConfig
+    uow: UnitOfWork
+    clock: Clock
+    # The platforms this process serves, each with its tenant (Slack team, Teams tenant).
+    tenants: dict[str, str]
+    sealer: Sealer | None = None
+    rng: random.Random = field(default_factory=random.SystemRandom)
+    follow_up_limiter: AttemptLimiter = field(
+        default_factory=lambda: AttemptLimiter(5, timedelta(minutes=15))
+    )
+    on_commit: list[Any] = field(default_factory=list)  # callables run after a command commits
+
+    def now(self) -> datetime:
+        """The current instant, from the injected clock."""
+        return self.clock.now()
+
+    async def handle(self, command: Command) -> Reply:
+        """Run one command in one transaction; a refusal changes nothing and comes back as a Reply."""
+        handler = _HANDLERS.get(type(command))
+        if handler is None:
+            raise TypeError(f"no handler for {type(command).__name__}")
+        try:
+            async with self.uow() as tx:
+                reply = await handler(self, tx, command)
+        except Refusal as refusal:
+            log.info("refused %s: %s", type(command).__name__, refusal.code)
+            return Reply(text=refusal.message, tone="error", code=refusal.code)
+        for callback in self.on_commit:
+            callback()
+        return reply
+
+
+_HANDLERS: dict[type, Any] = {
+    RaiseConcern: concerns.raise_concern,
+    FollowUp: concerns.follow_up,
+    AcknowledgeConcern: concerns.acknowledge,
+    ReplyToConcern: concerns.reply,
+    SetConcernStatus: concerns.set_status,
+    ResolveConcern: concerns.resolve,
+    ReopenConcern: concerns.reopen,
+    ShowConcern: concerns.show,
+    MessageInThread: concerns.message_in_thread,
+    OpenHuddle: huddles.open_now,
+    HuddleStatus: huddles.status,
+    AnswerHuddle: huddles.answer,
+    GiveGoodCatch: recognition.give_good_catch,
+}

@@ -1,0 +1,119 @@
+"""``run_due_work``: everything time makes due. Idempotent, safe from any replica at any time."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot import escalation, huddles
+from bot.outbox import DeliveryReport, Dispatcher
+from bot.schedule import occurrences_between
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+log = logging.getLogger("huddlebot.due_work")
+
+EPOCH_KEY = "schedule_epoch"
+
+
+@dataclass
+class DueWorkReport:
+    """What one call of ``run_due_work`` did."""
+
+    opened: int = 0
+    missed: int = 0
+    escalated: int = 0
+    closed: int = 0
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+
+
+async def run_due_work(
+    core: Core, dispatcher: Dispatcher | None = None, *, now: datetime | None = None
+) -> DueWorkReport:
+    """Open due huddles, escalate overdue concerns, close ended huddles, deliver the outbox."""
+    now = now or core.now()
+    report = DueWorkReport()
+    await _open_due_huddles(core, now, report)
+    await _escalate_due(core, now, report)
+    await _close_due_huddles(core, now, report)
+    if dispatcher is not None:
+        report.delivery = await dispatcher.deliver_all()
+    return report
+
+
+async def _epoch(core: Core, now: datetime) -> datetime:
+    """Huddles scheduled before this database first ran are neither posted nor counted as missed."""
+    async with core.uow() as tx:
+        stored = await tx.get_meta(key=EPOCH_KEY)
+        if stored is None:
+            await tx.set_meta(key=EPOCH_KEY, value=now.isoformat())
+            return now
+    return datetime.fromisoformat(stored).astimezone(UTC)
+
+
+async def _open_due_huddles(core: Core, now: datetime, report: DueWorkReport) -> None:
+    grace = core.config.huddle_grace
+    since = max(await _epoch(core, now), now - timedelta(days=1)) - timedelta(seconds=1)
+    units = [u for u in core.config.units if u.huddles]
+    if not units:
+        return
+    async with core.uow() as tx:
+        taken = {
+            (r.unit_id, r.claim_key)
+            for r in await tx.runs_between(
+                unit_ids=[u.id for u in units], start=since, end=now + timedelta(seconds=1)
+            )
+        }
+    for unit in units:
+        for occurrence in occurrences_between(core.config, unit, since, now):
+            if (unit.id, occurrence.claim_key) in taken:
+                continue
+            async with core.uow() as tx:
+                if now < occurrence.scheduled_for + grace:
+                    # Posted late (the bot was down), it still gets its whole window.
+                    closes = max(
+                        occurrence.closes_at,
+                        now + occurrence.schedule.window
+                        if now > occurrence.scheduled_for + timedelta(minutes=1)
+                        else occurrence.closes_at,
+                    )
+                    if await huddles.open_run(
+                        core,
+                        tx,
+                        unit,
+                        claim_key=occurrence.claim_key,
+                        scheduled_for=occurrence.scheduled_for,
+                        closes_at=closes,
+                        opened_by="schedule",
+                    ):
+                        report.opened += 1
+                elif await huddles.record_missed(
+                    core,
+                    tx,
+                    unit,
+                    claim_key=occurrence.claim_key,
+                    scheduled_for=occurrence.scheduled_for,
+                    closes_at=occurrence.closes_at,
+                ):
+                    report.missed += 1
+
+
+async def _escalate_due(core: Core, now: datetime, report: DueWorkReport) -> None:
+    async with core.uow() as tx:
+        due = await tx.due_escalations(now=now, limit=500)
+    for concern in due:
+        async with core.uow() as tx:
+            if await escalation.escalate(core, tx, concern, now):
+                report.escalated += 1
+
+
+async def _close_due_huddles(core: Core, now: datetime, report: DueWorkReport) -> None:
+    async with core.uow() as tx:
+        due = await tx.due_closing_runs(now=now, limit=500)
+    for run in due:
+        async with core.uow() as tx:
+            if await huddles.close_run(core, tx, run):
+                report.closed += 1

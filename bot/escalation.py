@@ -1,0 +1,85 @@
+"""Escalation: an unacknowledged concern goes one tier up each time its frozen SLA runs out."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.model import Concern, ConcernMessage, ConcernStatus
+from bot.policy import duration_label
+from bot.present import concern_card
+from bot.publish import post, record, reply_under
+from bot.routing import leader_addresses, person_addresses
+from bot.views import ThreadMessage
+
+if TYPE_CHECKING:
+    from bot.core import Core
+    from bot.ports import Tx
+
+log = logging.getLogger("huddlebot.escalation")
+
+
+async def escalate(core: Core, tx: Tx, concern: Concern, now: datetime) -> bool:
+    """Take the concern's next escalation step, once: a conditional update decides which replica acts."""
+    assert concern.id is not None
+    level, chain = concern.escalation_level, concern.policy.get("chain", [])
+    sla = timedelta(seconds=concern.policy["sla_seconds"])
+    if level >= len(chain):
+        await tx.update(Concern, concern.id, where={"escalation_level": level}, next_escalation_at=None)
+        return False
+    next_at = now + sla if level + 1 < len(chain) else None
+    claimed = await tx.update(
+        Concern,
+        concern.id,
+        where={"escalation_level": level, "acknowledged_at": None, "status": ConcernStatus.OPEN},
+        escalation_level=level + 1,
+        next_escalation_at=next_at,
+    )
+    if not claimed:
+        return False
+    concern.escalation_level = level + 1
+    step = chain[level]
+    unit = core.config.unit(concern.unit_id)
+    home = unit.name if unit else concern.unit_id
+    target_unit = core.config.unit(step["unit"]) if "unit" in step else None
+    if target_unit is not None:
+        label, addresses = target_unit.name, leader_addresses(core, target_unit)
+    else:
+        handles = step.get("safety_officers") or list(core.config.safety_officers)
+        label = "the patient-safety officers"
+        addresses = [a for handle in handles for a in person_addresses(core, handle)]
+    waited = duration_label((now - concern.created_at).total_seconds())
+    card = concern_card(
+        core, concern, headline=f"Escalated to {label}: not acknowledged by {home} after {waited}"
+    )
+    for address in addresses:
+        await post(
+            tx,
+            core,
+            address,
+            card,
+            role="card_copy",
+            concern_id=concern.id,
+            msg_key=f"concern:{concern.id}:card:esc{level + 1}:{address.target}",
+        )
+    reminder = f"Reminder: not acknowledged after {waited}. Escalated to {label}."
+    await tx.insert(
+        ConcernMessage(
+            concern_id=concern.id,
+            author_role="system",
+            author_name=None,
+            text=f"Escalated to {label}.",
+            created_at=now,
+        )
+    )
+    await reply_under(
+        tx,
+        core,
+        await tx.posts_for(role="card", concern_id=concern.id),
+        ThreadMessage(ref=concern.ref, author_label="huddlebot", text=reminder),
+        role="thread",
+    )
+    await record(tx, core, "system", "concern.escalated", concern_id=concern.id, level=level + 1, to=label)
+    log.info("concern %s escalated level=%s to=%s", concern.ref, level + 1, label)
+    return True

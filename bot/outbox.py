@@ -1,0 +1,237 @@
+"""The outbox dispatcher: delivers what use cases queued, in order per target, paced, retried.
+
+Rows are leased before sending and marked after, so a crash between commit and send loses
+nothing (the row is still due) and a crash between send and mark repeats at most that one row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.model import Address, OutboxItem, OutboxStatus, SealedAddress
+from bot.ports import Delivered, Messenger, UnitOfWork
+from bot.sealing import Sealer
+from bot.views import load_view
+
+log = logging.getLogger("huddlebot.outbox")
+
+
+@dataclass
+class DeliveryReport:
+    """What one pass of the dispatcher did."""
+
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    deferred: int = 0
+
+    def __iadd__(self, other: DeliveryReport) -> DeliveryReport:
+        self.sent += other.sent
+        self.retried += other.retried
+        self.dead += other.dead
+        self.deferred += other.deferred
+        return self
+
+
+class _Later(Exception):
+    """Not now, not a failure (e.g. the thread's first message is not delivered yet)."""
+
+
+class Dispatcher:
+    """Delivers due outbox rows through the Messenger of each row's platform."""
+
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWork,
+        clock: Clock,
+        messengers: dict[str, Messenger],
+        sealer: Sealer | None = None,
+        lease: timedelta = timedelta(seconds=60),
+        batch: int = 200,
+        give_up_after: timedelta = timedelta(hours=24),
+        max_backoff: float = 300.0,
+        concurrency: int = 32,
+    ) -> None:
+        self.uow, self.clock, self.messengers, self.sealer = uow, clock, messengers, sealer
+        self.lease, self.batch, self.give_up_after, self.max_backoff = (
+            lease,
+            batch,
+            give_up_after,
+            max_backoff,
+        )
+        self._next_allowed: dict[str, datetime] = {}
+        self._gate = asyncio.Semaphore(concurrency)
+        self._rng = random.Random()
+
+    async def deliver_due(self) -> DeliveryReport:
+        """One pass: lease due rows, send each target's rows in order, record the outcome."""
+        now = self.clock.now()
+        async with self.uow() as tx:
+            rows = await tx.claim_outbox(
+                now=now, lease_until=now + self.lease, platforms=list(self.messengers), limit=self.batch
+            )
+        by_target: dict[str, list[OutboxItem]] = defaultdict(list)
+        for row in rows:
+            by_target[row.target or ""].append(row)
+        report = DeliveryReport()
+        for part in await asyncio.gather(*(self._deliver_target(t, r) for t, r in by_target.items())):
+            report += part
+        return report
+
+    async def deliver_all(self, *, max_passes: int = 50) -> DeliveryReport:
+        """Passes until nothing due is left that can be sent now (for the console and tests)."""
+        total = DeliveryReport()
+        for _ in range(max_passes):
+            report = await self.deliver_due()
+            total += report
+            if report.sent == 0:
+                break
+        return total
+
+    async def _deliver_target(self, target: str, rows: list[OutboxItem]) -> DeliveryReport:
+        report = DeliveryReport()
+        async with self._gate:
+            for index, row in enumerate(rows):
+                allowed = self._next_allowed.get(target)
+                if allowed is not None and allowed > self.clock.now():
+                    await self._release(rows[index:])
+                    report.deferred += len(rows) - index
+                    break
+                outcome = await self._deliver_one(row)
+                setattr(report, outcome, getattr(report, outcome) + 1)
+                if outcome != "sent":  # keep the target's order: later rows wait for this one
+                    await self._release(rows[index + 1 :])
+                    report.deferred += len(rows) - index - 1
+                    break
+        return report
+
+    async def _deliver_one(self, row: OutboxItem) -> str:
+        assert row.id is not None and row.platform is not None
+        messenger = self.messengers[row.platform]
+        try:
+            delivered = await self._send(messenger, row)
+        except _Later:
+            await self._reschedule(row, delay=2.0, error=None, count=False)
+            return "deferred"
+        except PermanentDeliveryError as error:
+            return await self._dead(row, error.reason)
+        except TransientDeliveryError as error:
+            return await self._retry(row, error.reason, error.retry_after)
+        except Exception as error:  # a bug or an unexpected SDK error: retry, but say so
+            log.exception("outbox row %s: unexpected delivery error", row.id)
+            return await self._retry(row, type(error).__name__, None)
+        now = self.clock.now()
+        interval = messenger.min_interval(row.address()) if not row.sealed else 0.0
+        if interval:
+            self._next_allowed[row.target or ""] = now + timedelta(seconds=interval)
+        async with self.uow() as tx:
+            await tx.update(
+                OutboxItem,
+                row.id,
+                status=OutboxStatus.SENT,
+                sent_at=now,
+                lease_until=None,
+                attempts=row.attempts + 1,
+                last_error=None,
+                message_ref=None if row.sealed or delivered is None else delivered.message_ref,
+                message_channel=None if row.sealed or delivered is None else delivered.channel,
+            )
+        return "sent"
+
+    async def _send(self, messenger: Messenger, row: OutboxItem) -> Delivered | None:
+        view = load_view(row.view)
+        if row.op == "update":
+            root = await self._root(row.ref_key)
+            assert root.message_channel is not None and root.message_ref is not None
+            await messenger.update(root.message_channel, root.message_ref, view)
+            return None
+        if row.sealed:
+            address = await self._unseal(row)
+        elif row.thread_key:
+            root = await self._root(row.thread_key)
+            address = Address(row.platform or "", row.tenant or "", root.message_channel, root.message_ref)
+        else:
+            address = row.address()
+        return await messenger.post(address, view)
+
+    async def _root(self, key: str | None) -> OutboxItem:
+        async with self.uow() as tx:
+            root = await tx.post_by_key(msg_key=key or "")
+        if root is None or root.status == OutboxStatus.DEAD:
+            raise PermanentDeliveryError("the message it belongs to was never delivered")
+        if root.message_ref is None:
+            raise _Later()
+        return root
+
+    async def _unseal(self, row: OutboxItem) -> Address:
+        if self.sealer is None:
+            raise TransientDeliveryError(
+                "no sealing key configured: cannot open the reporter's sealed address"
+            )
+        async with self.uow() as tx:
+            sealed = await tx.get(SealedAddress, row.concern_id)
+        address = self.sealer.unseal(sealed.token) if sealed else None
+        if address is None:
+            raise PermanentDeliveryError("the sealed address cannot be opened with this key")
+        return address
+
+    async def _retry(self, row: OutboxItem, reason: str, retry_after: float | None) -> str:
+        now = self.clock.now()
+        if now - row.created_at > self.give_up_after:
+            return await self._dead(row, f"gave up after {self.give_up_after}: {reason}")
+        delay = retry_after if retry_after is not None else min(self.max_backoff, 2.0**row.attempts)
+        delay *= 1.0 if retry_after is not None else self._rng.uniform(0.5, 1.5)
+        if retry_after is not None:
+            self._next_allowed[row.target or ""] = now + timedelta(seconds=retry_after)
+        await self._reschedule(row, delay=delay, error=reason, count=True)
+        log.info("outbox row %s: %s; retry in %.1fs", row.id, reason, delay)
+        return "retried"
+
+    async def _reschedule(self, row: OutboxItem, *, delay: float, error: str | None, count: bool) -> None:
+        assert row.id is not None
+        async with self.uow() as tx:
+            await tx.update(
+                OutboxItem,
+                row.id,
+                due_at=self.clock.now() + timedelta(seconds=delay),
+                lease_until=None,
+                attempts=row.attempts + (1 if count else 0),
+                last_error=error or row.last_error,
+            )
+
+    async def _dead(self, row: OutboxItem, reason: str) -> str:
+        assert row.id is not None
+        async with self.uow() as tx:
+            await tx.update(
+                OutboxItem,
+                row.id,
+                status=OutboxStatus.DEAD,
+                lease_until=None,
+                last_error=reason,
+                attempts=row.attempts + 1,
+            )
+        # Name the channel for the admin, never a person: DM and sealed targets stay out of the log.
+        where = row.channel if row.channel and not row.sealed else f"a direct message ({row.role})"
+        log.warning(
+            "outbox row %s dead-lettered: %s (platform=%s, %s). See 'huddlebot outbox'.",
+            row.id,
+            reason,
+            row.platform,
+            where,
+        )
+        return "dead"
+
+    async def _release(self, rows: list[OutboxItem]) -> None:
+        if not rows:
+            return
+        async with self.uow() as tx:
+            for row in rows:
+                await tx.update(OutboxItem, row.id, lease_until=None)

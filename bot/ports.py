@@ -1,0 +1,171 @@
+"""The seams the core depends on: a transaction over storage, and a Messenger per platform.
+
+Storage implements ``Tx`` and ``UnitOfWork``; each platform adapter implements ``Messenger``.
+The core sees only these protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from bot.model import (
+    Address,
+    Concern,
+    ConcernMessage,
+    GoodCatch,
+    HuddleResponse,
+    HuddleRun,
+    OutboxItem,
+)
+from bot.views import View
+
+R = TypeVar("R")
+
+
+class Tx(Protocol):
+    """One database transaction. Every query names what it reads; all are keyword-only."""
+
+    async def insert(self, record: R) -> R:
+        """Insert ``record`` and return it with its ``id`` set."""
+        ...
+
+    async def insert_if_absent(self, record: R) -> R | None:
+        """Insert unless a row with the same unique key exists; None means somebody else has it."""
+        ...
+
+    async def get(self, kind: type[R], key: Any) -> R | None:
+        """The record of type ``kind`` with primary key ``key``."""
+        ...
+
+    async def update(
+        self, kind: type[Any], key: Any, *, where: dict[str, Any] | None = None, **values: Any
+    ) -> bool:
+        """Set ``values`` on one row if it still matches ``where``; True if it did (a claim)."""
+        ...
+
+    async def concern_by_idempotency_key(self, *, key: str) -> Concern | None:
+        """The concern a retried request already created."""
+        ...
+
+    async def find_concerns(
+        self,
+        *,
+        unit_ids: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        reporter: tuple[str, str, str] | None = None,
+        limit: int = 100,
+    ) -> list[Concern]:
+        """Concerns matching every filter given, newest first."""
+        ...
+
+    async def due_escalations(self, *, now: datetime, limit: int) -> list[Concern]:
+        """Unacknowledged concerns whose next escalation step is due."""
+        ...
+
+    async def concern_messages(self, *, concern_id: int) -> list[ConcernMessage]:
+        """A concern's conversation, oldest first."""
+        ...
+
+    async def open_run(self, *, unit_id: str) -> HuddleRun | None:
+        """The unit's newest open huddle run."""
+        ...
+
+    async def due_closing_runs(self, *, now: datetime, limit: int) -> list[HuddleRun]:
+        """Open runs whose window has ended."""
+        ...
+
+    async def runs_between(
+        self, *, unit_ids: Sequence[str], start: datetime, end: datetime
+    ) -> list[HuddleRun]:
+        """Runs of these units scheduled in ``[start, end)``."""
+        ...
+
+    async def responses(self, *, run_id: int) -> list[HuddleResponse]:
+        """A run's responses, oldest first."""
+        ...
+
+    async def good_catches_between(self, *, unit_id: str, start: datetime, end: datetime) -> list[GoodCatch]:
+        """Good catches recorded for a unit in ``[start, end)``."""
+        ...
+
+    async def post_by_key(self, *, msg_key: str) -> OutboxItem | None:
+        """The outbox post that ``msg_key`` names."""
+        ...
+
+    async def posts_for(
+        self, *, role: str, concern_id: int | None = None, run_id: int | None = None
+    ) -> list[OutboxItem]:
+        """Posts (not updates) with ``role`` for a concern or a huddle run."""
+        ...
+
+    async def post_by_message_ref(
+        self, *, platform: str, channel: str, message_ref: str
+    ) -> OutboxItem | None:
+        """The post the platform knows as ``message_ref`` in ``channel``."""
+        ...
+
+    async def supersede_pending_updates(self, *, ref_key: str) -> int:
+        """Mark unsent updates of one message as superseded; returns how many."""
+        ...
+
+    async def claim_outbox(
+        self, *, now: datetime, lease_until: datetime, platforms: Sequence[str], limit: int
+    ) -> list[OutboxItem]:
+        """Lease due pending rows for delivery (oldest first), so no other worker takes them."""
+        ...
+
+    async def outbox_items(self, *, status: str, limit: int = 100) -> list[OutboxItem]:
+        """Outbox rows in ``status``, oldest first."""
+        ...
+
+    async def claim_event(self, *, key: str, at: datetime) -> bool:
+        """Remember an inbound event id; False if it was seen before (a platform retry)."""
+        ...
+
+    async def get_meta(self, *, key: str) -> str | None:
+        """A small named setting kept in the database."""
+        ...
+
+    async def set_meta(self, *, key: str, value: str) -> None:
+        """Store a small named setting."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """Opens a transaction that commits when the block ends without an exception."""
+
+    def __call__(self) -> AbstractAsyncContextManager[Tx]:
+        """Open a transaction."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What the platform calls the message it accepted (Slack ``ts``, Teams activity id)."""
+
+    message_ref: str
+    channel: str  # where it landed: for a DM, the platform's conversation id
+
+
+class Messenger(Protocol):
+    """Renders views for one platform and delivers them."""
+
+    platform: str
+
+    async def post(self, address: Address, view: View) -> Delivered:
+        """Post ``view`` to ``address`` (in ``address.thread`` if set)."""
+        ...
+
+    async def update(self, channel: str, message_ref: str, view: View) -> None:
+        """Replace a posted message with ``view``."""
+        ...
+
+    def min_interval(self, address: Address) -> float:
+        """Seconds to leave between two messages to one target (the platform's rate limit)."""
+        ...

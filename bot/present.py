@@ -1,0 +1,89 @@
+"""How a concern looks to leaders: the card, re-built from the record every time it changes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot import actions
+from bot.model import Anonymity, Concern, ConcernStatus
+from bot.policy import local_label
+from bot.views import Action, ConcernCard
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+STATUS_LABELS = {
+    ConcernStatus.OPEN: "Open: not yet acknowledged",
+    ConcernStatus.ACKNOWLEDGED: "Acknowledged",
+    ConcernStatus.IN_PROGRESS: "In progress",
+    ConcernStatus.RESOLVED: "Resolved",
+}
+
+
+def reporter_label(concern: Concern, *, for_safety_officer: bool = False) -> str:
+    """Who raised it, as far as the reader may know."""
+    if concern.anonymity == Anonymity.ANONYMOUS:
+        return "Anonymous"
+    if concern.anonymity == Anonymity.CONFIDENTIAL:
+        if for_safety_officer:
+            return f"{concern.reporter_name} (confidential: do not share)"
+        return "Confidential (known to the patient-safety officer)"
+    return concern.reporter_name or "A member of staff"
+
+
+def concern_card(
+    core: Core, concern: Concern, *, for_safety_officer: bool = False, headline: str | None = None
+) -> ConcernCard:
+    """The card for ``concern`` with the buttons that make sense in its state."""
+    assert concern.id is not None
+    unit = core.config.unit(concern.unit_id)
+    buttons: list[Action] = []
+    if concern.status != ConcernStatus.RESOLVED:
+        if concern.acknowledged_at is None:
+            buttons.append(
+                Action(
+                    id="acknowledge",
+                    label="Acknowledge",
+                    style="primary",
+                    value=actions.concern_action("acknowledge", concern.id),
+                )
+            )
+        buttons.append(Action(id="reply", label="Reply", value=actions.concern_action("reply", concern.id)))
+        if concern.status != ConcernStatus.IN_PROGRESS:
+            buttons.append(
+                Action(
+                    id="in_progress",
+                    label="In progress",
+                    value=actions.concern_action("in_progress", concern.id),
+                )
+            )
+        buttons.append(
+            Action(id="resolve", label="Resolve", value=actions.concern_action("resolve", concern.id))
+        )
+    acknowledged = None
+    if concern.acknowledged_at is not None:
+        acknowledged = (
+            f"{concern.acknowledged_by}, {local_label(core, concern.unit_id, concern.acknowledged_at)}"
+        )
+    resolved = None
+    if concern.resolved_at is not None:
+        resolved = f"{concern.resolved_by}, {local_label(core, concern.unit_id, concern.resolved_at)}"
+    return ConcernCard(
+        concern_id=concern.id,
+        ref=concern.ref,
+        unit_name=unit.name if unit else concern.unit_id,
+        severity=concern.severity,
+        category=concern.category,
+        concern_type=concern.concern_type,
+        anonymity=concern.anonymity,
+        reporter_label=reporter_label(concern, for_safety_officer=for_safety_officer),
+        text=concern.text,
+        status=STATUS_LABELS.get(ConcernStatus(concern.status), concern.status),
+        raised_label=local_label(core, concern.unit_id, concern.created_at),
+        headline=headline,
+        acknowledged_label=acknowledged,
+        resolution=concern.resolution,
+        resolved_label=resolved,
+        phi_flagged=concern.phi_flagged,
+        actions=buttons,
+    )

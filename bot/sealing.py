@@ -1,0 +1,39 @@
+"""Sealing an anonymous reporter's address, for the "notify me" option only.
+
+The address is encrypted with a key from the environment (``HUDDLEBOT_SEAL_KEY``, a Fernet
+key) and stored apart from the concern. Leaders never see it; only the relay that sends the
+"you have a reply" nudge opens it. Without the key the option is not offered.
+"""
+
+from __future__ import annotations
+
+import json
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from bot.model import Address
+
+
+class Sealer:
+    """Encrypts and decrypts addresses with one Fernet key."""
+
+    def __init__(self, key: str | bytes) -> None:
+        self._fernet = Fernet(key)
+
+    @staticmethod
+    def new_key() -> str:
+        """A fresh key to put in ``HUDDLEBOT_SEAL_KEY``."""
+        return Fernet.generate_key().decode()
+
+    def seal(self, address: Address) -> str:
+        """An opaque token for ``address``."""
+        payload = {"p": address.platform, "t": address.tenant, "c": address.channel, "u": address.user}
+        return self._fernet.encrypt(json.dumps(payload).encode()).decode()
+
+    def unseal(self, token: str) -> Address | None:
+        """The address inside ``token``, or None if it was sealed with another key."""
+        try:
+            data = json.loads(self._fernet.decrypt(token.encode()))
+        except (InvalidToken, ValueError):
+            return None
+        return Address(platform=data["p"], tenant=data["t"], channel=data["c"], user=data["u"])

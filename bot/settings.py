@@ -1,0 +1,50 @@
+"""Process settings from the environment: secrets and wiring (the organisation is in the YAML file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.config import bundled_example_path
+
+
+class Settings(BaseSettings):
+    """Every environment variable huddlebot reads, with its default."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    database_url: str | None = None
+    huddlebot_env: Literal["development", "production"] = "development"
+    huddlebot_config: Path | None = None
+    huddlebot_seal_key: SecretStr | None = Field(default=None, description="Fernet key for 'notify me'")
+    huddlebot_host: str = "127.0.0.1"
+    huddlebot_port: int = 3000
+    huddlebot_log_level: str = "INFO"
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    microsoft_app_id: str | None = None
+    microsoft_app_password: SecretStr | None = None
+    microsoft_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = "MultiTenant"
+    microsoft_app_tenant_id: str | None = None
+
+    @property
+    def production(self) -> bool:
+        """True when running for real: missing credentials are then fatal."""
+        return self.huddlebot_env == "production"
+
+
+def config_path(explicit: str | Path | None, settings: Settings) -> Path:
+    """``--config``, else ``HUDDLEBOT_CONFIG``, else ``./huddlebot.yaml``, else the bundled example."""
+    if explicit:
+        return Path(explicit)
+    if settings.huddlebot_config:
+        return settings.huddlebot_config
+    local = Path("huddlebot.yaml")
+    return local if local.exists() else bundled_example_path()

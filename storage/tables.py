@@ -1,0 +1,216 @@
+"""The tables. Column names equal the core records' field names, so mapping is by name."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on PostgreSQL (timestamptz) and SQLite (text) alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite only autoincrements INTEGER keys
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+
+concerns = sa.Table(
+    "concerns",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("unit_id", sa.String(64), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("concern_type", sa.String(32), nullable=False),
+    sa.Column("anonymity", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reporter_platform", sa.String(16)),
+    sa.Column("reporter_tenant", sa.String(128)),
+    sa.Column("reporter_user_id", sa.String(128)),
+    sa.Column("reporter_name", sa.String(200)),
+    sa.Column("reporter_handle", sa.String(64)),
+    sa.Column("receipt_hash", sa.String(200)),
+    sa.Column("notify_sealed", sa.Boolean, nullable=False, default=False),
+    sa.Column("phi_flagged", sa.Boolean, nullable=False, default=False),
+    sa.Column("acknowledged_at", UTCDateTime),
+    sa.Column("acknowledged_by", sa.String(200)),
+    sa.Column("resolved_at", UTCDateTime),
+    sa.Column("resolved_by", sa.String(200)),
+    sa.Column("resolution", sa.Text),
+    sa.Column("escalation_level", sa.Integer, nullable=False, default=0),
+    sa.Column("next_escalation_at", UTCDateTime),
+    sa.Column("nudge_at", UTCDateTime),
+    sa.Column("policy", Json, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime),
+    sa.Column("idempotency_key", sa.String(200), unique=True),
+    sa.Index("ix_concerns_unit_status_created", "unit_id", "status", "created_at"),
+    sa.Index("ix_concerns_reporter", "reporter_platform", "reporter_tenant", "reporter_user_id"),
+    # The escalation scan reads only unacknowledged concerns: a partial index keeps it small.
+    sa.Index(
+        "ix_concerns_due_escalation",
+        "next_escalation_at",
+        postgresql_where=sa.text("acknowledged_at IS NULL"),
+        sqlite_where=sa.text("acknowledged_at IS NULL"),
+    ),
+)
+
+concern_messages = sa.Table(
+    "concern_messages",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("concern_id", Id, sa.ForeignKey("concerns.id"), nullable=False, index=True),
+    sa.Column("author_role", sa.String(16), nullable=False),
+    sa.Column("author_name", sa.String(200)),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+sealed_addresses = sa.Table(
+    "sealed_addresses",
+    metadata,
+    sa.Column("concern_id", Id, sa.ForeignKey("concerns.id"), primary_key=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("token", sa.Text, nullable=False),
+)
+
+huddle_runs = sa.Table(
+    "huddle_runs",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("unit_id", sa.String(64), nullable=False),
+    sa.Column("claim_key", sa.String(64), nullable=False),
+    sa.Column("scheduled_for", UTCDateTime, nullable=False),
+    sa.Column("closes_at", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("opened_at", UTCDateTime),
+    sa.Column("closed_at", UTCDateTime),
+    sa.Column("opened_by", sa.String(200)),
+    sa.UniqueConstraint("unit_id", "claim_key"),
+    sa.Index("ix_huddle_runs_unit_scheduled", "unit_id", "scheduled_for"),
+    sa.Index(
+        "ix_huddle_runs_open_closes",
+        "closes_at",
+        postgresql_where=sa.text("status = 'open'"),
+        sqlite_where=sa.text("status = 'open'"),
+    ),
+)
+
+huddle_responses = sa.Table(
+    "huddle_responses",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("run_id", Id, sa.ForeignKey("huddle_runs.id"), nullable=False, index=True),
+    sa.Column("answer", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text),
+    sa.Column("responder_key", sa.String(200), nullable=False),
+    sa.Column("responder_name", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+good_catches = sa.Table(
+    "good_catches",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("unit_id", sa.String(64), nullable=False),
+    sa.Column("giver_name", sa.String(200), nullable=False),
+    sa.Column("recipient_label", sa.String(200), nullable=False),
+    sa.Column("recipient_handle", sa.String(64)),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_good_catches_unit_created", "unit_id", "created_at"),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime, nullable=False, index=True),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("concern_id", Id, index=True),
+    sa.Column("run_id", Id),
+    sa.Column("detail", Json, nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("op", sa.String(8), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("view", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("platform", sa.String(16)),
+    sa.Column("tenant", sa.String(128)),
+    sa.Column("channel", sa.String(200)),
+    sa.Column("user_id", sa.String(128)),
+    sa.Column("thread_key", sa.String(300)),
+    sa.Column("thread_ref", sa.String(200)),
+    sa.Column("msg_key", sa.String(300), unique=True),
+    sa.Column("ref_key", sa.String(300)),
+    sa.Column("target", sa.String(400)),
+    sa.Column("concern_id", Id),
+    sa.Column("run_id", Id),
+    sa.Column("sealed", sa.Boolean, nullable=False, default=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.String(300)),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("message_ref", sa.String(200)),
+    sa.Column("message_channel", sa.String(200)),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Index(
+        "ix_outbox_pending_due",
+        "due_at",
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    ),
+    sa.Index("ix_outbox_message_ref", "platform", "message_channel", "message_ref"),
+    sa.Index("ix_outbox_concern_role", "concern_id", "role"),
+    sa.Index("ix_outbox_run_role", "run_id", "role"),
+    sa.Index("ix_outbox_ref_key", "ref_key"),
+    sa.Index("ix_outbox_status", "status"),
+)
+
+processed_events = sa.Table(
+    "processed_events",
+    metadata,
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False, index=True),
+)
+
+meta = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)

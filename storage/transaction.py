@@ -1,0 +1,293 @@
+"""``SqlTx``: the core's ``Tx`` port on one SQLAlchemy connection; ``SqlUnitOfWork`` opens them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import fields
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.model import (
+    AuditEvent,
+    Concern,
+    ConcernMessage,
+    ConcernStatus,
+    GoodCatch,
+    HuddleResponse,
+    HuddleRun,
+    OutboxItem,
+    OutboxStatus,
+    RunStatus,
+    SealedAddress,
+)
+from storage import tables as t
+
+R = TypeVar("R")
+
+TABLES: dict[type, sa.Table] = {
+    Concern: t.concerns,
+    ConcernMessage: t.concern_messages,
+    SealedAddress: t.sealed_addresses,
+    HuddleRun: t.huddle_runs,
+    HuddleResponse: t.huddle_responses,
+    GoodCatch: t.good_catches,
+    AuditEvent: t.audit_events,
+    OutboxItem: t.outbox,
+}
+
+
+def _values(record: Any) -> dict[str, Any]:
+    values = {f.name: getattr(record, f.name) for f in fields(record)}
+    if values.get("id", 0) is None:
+        del values["id"]
+    return values
+
+
+def _load(kind: type[R], row: sa.Row[Any]) -> R:
+    return kind(**row._mapping)
+
+
+class SqlTx:
+    """One transaction. Every method is one statement (or two), and its name says what it reads."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+
+    def _pk(self, table: sa.Table) -> sa.Column[Any]:
+        return next(iter(table.primary_key.columns))
+
+    async def insert(self, record: R) -> R:
+        table = TABLES[type(record)]
+        result = await self.conn.execute(sa.insert(table).values(**_values(record)))
+        if "id" in table.c and getattr(record, "id", 0) is None:
+            record.id = result.inserted_primary_key[0]  # type: ignore[attr-defined]
+        return record
+
+    async def insert_if_absent(self, record: R) -> R | None:
+        table = TABLES[type(record)]
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(table).values(**_values(record)).on_conflict_do_nothing().returning(self._pk(table))
+        )
+        row = (await self.conn.execute(statement)).first()
+        if row is None:
+            return None
+        if "id" in table.c:
+            record.id = row[0]  # type: ignore[attr-defined]
+        return record
+
+    async def get(self, kind: type[R], key: Any) -> R | None:
+        table = TABLES[kind]
+        row = (await self.conn.execute(sa.select(table).where(self._pk(table) == key))).first()
+        return _load(kind, row) if row else None
+
+    async def update(
+        self, kind: type[Any], key: Any, *, where: dict[str, Any] | None = None, **values: Any
+    ) -> bool:
+        table = TABLES[kind]
+        conditions = [self._pk(table) == key]
+        for column, expected in (where or {}).items():
+            conditions.append(table.c[column].is_(None) if expected is None else table.c[column] == expected)
+        result = await self.conn.execute(sa.update(table).where(*conditions).values(**values))
+        return result.rowcount == 1
+
+    async def concern_by_idempotency_key(self, *, key: str) -> Concern | None:
+        row = (
+            await self.conn.execute(sa.select(t.concerns).where(t.concerns.c.idempotency_key == key))
+        ).first()
+        return _load(Concern, row) if row else None
+
+    async def find_concerns(
+        self,
+        *,
+        unit_ids: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        reporter: tuple[str, str, str] | None = None,
+        limit: int = 100,
+    ) -> list[Concern]:
+        c = t.concerns.c
+        query = sa.select(t.concerns).order_by(c.created_at.desc(), c.id.desc()).limit(limit)
+        if unit_ids is not None:
+            query = query.where(c.unit_id.in_(list(unit_ids)))
+        if statuses is not None:
+            query = query.where(c.status.in_([str(s) for s in statuses]))
+        if created_from is not None:
+            query = query.where(c.created_at >= created_from)
+        if created_to is not None:
+            query = query.where(c.created_at <= created_to)
+        if reporter is not None:
+            query = query.where(
+                c.reporter_platform == reporter[0],
+                c.reporter_tenant == reporter[1],
+                c.reporter_user_id == reporter[2],
+            )
+        return [_load(Concern, row) for row in await self.conn.execute(query)]
+
+    async def due_escalations(self, *, now: datetime, limit: int) -> list[Concern]:
+        c = t.concerns.c
+        query = (
+            sa.select(t.concerns)
+            .where(c.acknowledged_at.is_(None), c.next_escalation_at <= now, c.status == ConcernStatus.OPEN)
+            .order_by(c.next_escalation_at)
+            .limit(limit)
+        )
+        return [_load(Concern, row) for row in await self.conn.execute(query)]
+
+    async def concern_messages(self, *, concern_id: int) -> list[ConcernMessage]:
+        m = t.concern_messages.c
+        query = sa.select(t.concern_messages).where(m.concern_id == concern_id).order_by(m.id)
+        return [_load(ConcernMessage, row) for row in await self.conn.execute(query)]
+
+    async def open_run(self, *, unit_id: str) -> HuddleRun | None:
+        r = t.huddle_runs.c
+        query = (
+            sa.select(t.huddle_runs)
+            .where(r.unit_id == unit_id, r.status == RunStatus.OPEN)
+            .order_by(r.scheduled_for.desc())
+            .limit(1)
+        )
+        row = (await self.conn.execute(query)).first()
+        return _load(HuddleRun, row) if row else None
+
+    async def due_closing_runs(self, *, now: datetime, limit: int) -> list[HuddleRun]:
+        r = t.huddle_runs.c
+        query = (
+            sa.select(t.huddle_runs)
+            .where(r.status == RunStatus.OPEN, r.closes_at <= now)
+            .order_by(r.closes_at)
+            .limit(limit)
+        )
+        return [_load(HuddleRun, row) for row in await self.conn.execute(query)]
+
+    async def runs_between(
+        self, *, unit_ids: Sequence[str], start: datetime, end: datetime
+    ) -> list[HuddleRun]:
+        r = t.huddle_runs.c
+        query = (
+            sa.select(t.huddle_runs)
+            .where(r.unit_id.in_(list(unit_ids)), r.scheduled_for >= start, r.scheduled_for < end)
+            .order_by(r.scheduled_for)
+        )
+        return [_load(HuddleRun, row) for row in await self.conn.execute(query)]
+
+    async def responses(self, *, run_id: int) -> list[HuddleResponse]:
+        h = t.huddle_responses.c
+        query = sa.select(t.huddle_responses).where(h.run_id == run_id).order_by(h.id)
+        return [_load(HuddleResponse, row) for row in await self.conn.execute(query)]
+
+    async def good_catches_between(self, *, unit_id: str, start: datetime, end: datetime) -> list[GoodCatch]:
+        g = t.good_catches.c
+        query = (
+            sa.select(t.good_catches)
+            .where(g.unit_id == unit_id, g.created_at >= start, g.created_at <= end)
+            .order_by(g.id)
+        )
+        return [_load(GoodCatch, row) for row in await self.conn.execute(query)]
+
+    async def post_by_key(self, *, msg_key: str) -> OutboxItem | None:
+        row = (await self.conn.execute(sa.select(t.outbox).where(t.outbox.c.msg_key == msg_key))).first()
+        return _load(OutboxItem, row) if row else None
+
+    async def posts_for(
+        self, *, role: str, concern_id: int | None = None, run_id: int | None = None
+    ) -> list[OutboxItem]:
+        o = t.outbox.c
+        query = sa.select(t.outbox).where(o.role == role, o.op == "post").order_by(o.id)
+        if concern_id is not None:
+            query = query.where(o.concern_id == concern_id)
+        if run_id is not None:
+            query = query.where(o.run_id == run_id)
+        return [_load(OutboxItem, row) for row in await self.conn.execute(query)]
+
+    async def post_by_message_ref(
+        self, *, platform: str, channel: str, message_ref: str
+    ) -> OutboxItem | None:
+        o = t.outbox.c
+        query = (
+            sa.select(t.outbox)
+            .where(
+                o.platform == platform,
+                o.message_channel == channel,
+                o.message_ref == message_ref,
+                o.op == "post",
+            )
+            .limit(1)
+        )
+        row = (await self.conn.execute(query)).first()
+        return _load(OutboxItem, row) if row else None
+
+    async def supersede_pending_updates(self, *, ref_key: str) -> int:
+        o = t.outbox.c
+        result = await self.conn.execute(
+            sa.update(t.outbox)
+            .where(o.ref_key == ref_key, o.status == OutboxStatus.PENDING, o.lease_until.is_(None))
+            .values(status=OutboxStatus.SUPERSEDED)
+        )
+        return result.rowcount
+
+    async def claim_outbox(
+        self, *, now: datetime, lease_until: datetime, platforms: Sequence[str], limit: int
+    ) -> list[OutboxItem]:
+        o = t.outbox.c
+        due = (
+            sa.select(o.id)
+            .where(
+                o.status == OutboxStatus.PENDING,
+                o.due_at <= now,
+                o.platform.in_(list(platforms)),
+                sa.or_(o.lease_until.is_(None), o.lease_until < now),
+            )
+            .order_by(o.id)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            due = due.with_for_update(skip_locked=True)  # replicas share the work instead of waiting
+        statement = (
+            sa.update(t.outbox)
+            .where(o.id.in_(due.scalar_subquery()))
+            .values(lease_until=lease_until)
+            .returning(*t.outbox.c)
+        )
+        rows = [_load(OutboxItem, row) for row in await self.conn.execute(statement)]
+        return sorted(rows, key=lambda item: item.id or 0)
+
+    async def outbox_items(self, *, status: str, limit: int = 100) -> list[OutboxItem]:
+        o = t.outbox.c
+        query = sa.select(t.outbox).where(o.status == status).order_by(o.id).limit(limit)
+        return [_load(OutboxItem, row) for row in await self.conn.execute(query)]
+
+    async def claim_event(self, *, key: str, at: datetime) -> bool:
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement = insert(t.processed_events).values(key=key, at=at).on_conflict_do_nothing()
+        result = await self.conn.execute(statement)
+        return result.rowcount == 1
+
+    async def get_meta(self, *, key: str) -> str | None:
+        return (await self.conn.execute(sa.select(t.meta.c.value).where(t.meta.c.key == key))).scalar()
+
+    async def set_meta(self, *, key: str, value: str) -> None:
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement = insert(t.meta).values(key=key, value=value)
+        await self.conn.execute(
+            statement.on_conflict_do_update(index_elements=["key"], set_={"value": value})
+        )
+
+
+class SqlUnitOfWork:
+    """Each call opens one transaction on ``engine``: committed at the end, rolled back on error."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[SqlTx]:
+        async with self.engine.begin() as conn:
+            yield SqlTx(conn)
