@@ -83,7 +83,8 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
     if phi and not cmd.post_anyway:
         raise Refusal(
             f"This looks like it may contain {' and '.join(phi)}. "
-            "Chat is not the place for patient identifiers: please take them out (say 'the patient in bed 12' instead), or confirm that it is safe to post. "
+            "Chat is not the place for patient identifiers: please take them out "
+            "(say 'the patient in bed 12' instead), or confirm that it is safe to post. "
             "Nothing was posted.",
             code="phi_warning",
         )
@@ -171,7 +172,8 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
             ReporterUpdate(
                 ref=concern.ref,
                 event="received",
-                text=f"Thank you for speaking up. Your concern {concern.ref} reached the leaders of {unit.name}; "
+                text=f"Thank you for speaking up. Your concern {concern.ref} reached the leaders "
+                f"of {unit.name}; "
                 f"they aim to acknowledge it within {sla}. "
                 "Updates will come here, and you can answer in this thread.",
             ),
