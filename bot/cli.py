@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.config import ConfigError, load_config
+from bot.platform import Platform
 from bot.settings import Settings, config_path
 
 log = logging.getLogger("huddlebot")
@@ -152,10 +153,18 @@ async def _serve(path: Path, settings: Settings, host: str | None, port: int | N
     if make_url(url).get_backend_name() != "sqlite" and await current_revision(url) != head_revision():
         print("The database schema is not up to date: run `huddlebot migrate` first.", file=sys.stderr)
         return 2
-    app = await build(config=path, settings=settings, tenants={}, messengers={})
+    platforms = await _platforms(settings)
+    app = await build(
+        config=path,
+        settings=settings,
+        tenants={p.name: p.tenant for p in platforms},
+        messengers={p.name: p.messenger for p in platforms},
+    )
     scheduler = start_scheduler(app.core, app.dispatcher)
     web_app = make_web_app(app)
     web_app[SCHEDULER_KEY] = scheduler
+    for platform in platforms:
+        platform.install(web_app, app)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     host, port = host or settings.huddlebot_host, port or settings.huddlebot_port
@@ -169,8 +178,19 @@ async def _serve(path: Path, settings: Settings, host: str | None, port: int | N
     log.info("shutting down")
     scheduler.shutdown(wait=False)
     await runner.cleanup()
+    for platform in platforms:
+        await platform.close()
     await app.close()
     return 0
+
+
+async def _platforms(settings: Settings) -> list[Platform]:
+    """The chat platforms this process serves, from the environment (none: only /healthz)."""
+    platforms: list[Platform] = []
+    # Each platform adapter adds itself here when its credentials (or development mode) say so.
+    if not platforms:
+        log.warning("no chat platform is configured: serving /healthz only")
+    return platforms
 
 
 async def _outbox(path: Path, settings: Settings, pending: bool) -> int:

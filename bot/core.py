@@ -56,13 +56,20 @@ class Core:
         """The current instant, from the injected clock."""
         return self.clock.now()
 
-    async def handle(self, command: Command) -> Reply:
-        """Run one command in one transaction; a refusal changes nothing and comes back as a Reply."""
+    async def handle(self, command: Command, *, event_key: str | None = None) -> Reply:
+        """Run one command in one transaction; a refusal changes nothing and comes back as a Reply.
+
+        ``event_key`` (a platform's event or activity id) is remembered in the same transaction, so a
+        platform's retry of a handled event does nothing, and a retry of one that failed is handled.
+        """
         handler = _HANDLERS.get(type(command))
         if handler is None:
             raise TypeError(f"no handler for {type(command).__name__}")
         try:
             async with self.uow() as tx:
+                if event_key is not None and not await tx.claim_event(key=event_key, at=self.now()):
+                    log.info("duplicate event ignored")
+                    return Reply(text="", silent=True, code="duplicate")
                 reply = await handler(self, tx, command)
         except Refusal as refusal:
             log.info("refused %s: %s", type(command).__name__, refusal.code)

@@ -1,0 +1,163 @@
+"""Shared fixtures: a database per backend (SQLite always, PostgreSQL when configured) and a harness
+that wires a real huddlebot (real storage, real core, the console Messenger) with a manual clock."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from adapters.console.messenger import ConsoleMessenger
+from adapters.console.session import ConsoleSession
+from bot.bootstrap import App, build
+from bot.clock import ManualClock
+from bot.config import OrgConfig, bundled_example_path, load_config
+from bot.core import Core
+from bot.sealing import Sealer
+from bot.settings import Settings
+from storage.engine import create_engine, database_url
+from storage.migrate import upgrade
+from storage.tables import metadata
+
+PG_URL = os.environ.get("HUDDLEBOT_TEST_DATABASE_URL")
+REQUIRE_PG = os.environ.get("HUDDLEBOT_REQUIRE_POSTGRES") == "1"
+SEAL_KEY = Sealer.new_key()
+# Wednesday 25 November 2026, 06:50 in Chicago: ten minutes before the 07:00 huddles.
+START = datetime(2026, 11, 25, 12, 50, tzinfo=UTC)
+
+
+def _postgres_reachable(url: str) -> str | None:
+    async def probe() -> None:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(probe())
+    except Exception as error:  # any failure means "not reachable"
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A migrated PostgreSQL database, or a skip (a failure when CI requires PostgreSQL)."""
+    if not PG_URL:
+        if REQUIRE_PG:
+            pytest.fail("HUDDLEBOT_REQUIRE_POSTGRES=1 but HUDDLEBOT_TEST_DATABASE_URL is not set")
+        pytest.skip(
+            "PostgreSQL tests need HUDDLEBOT_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1/test)"
+        )
+    problem = _postgres_reachable(PG_URL)
+    if problem:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL at HUDDLEBOT_TEST_DATABASE_URL is required but unreachable: {problem}")
+        pytest.skip(f"PostgreSQL at HUDDLEBOT_TEST_DATABASE_URL is unreachable: {problem}")
+
+    async def reset_schema() -> None:
+        engine = create_engine(PG_URL)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(sa.text("CREATE SCHEMA public"))
+        await engine.dispose()
+
+    asyncio.run(reset_schema())
+    upgrade(PG_URL)
+    yield database_url(PG_URL)
+
+
+async def _truncate(url: str) -> None:
+    engine = create_engine(url)
+    names = ", ".join(table.name for table in metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database: a SQLite file, and (when available) PostgreSQL, emptied."""
+    if request.param == "sqlite":
+        url = database_url(f"sqlite:///{tmp_path / 'huddlebot.db'}")
+        upgrade(url)
+        return url
+    url = request.getfixturevalue("postgres_url")
+    asyncio.run(_truncate(url))
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh, migrated SQLite database only (for tests that do not depend on the backend)."""
+    url = database_url(f"sqlite:///{tmp_path / 'huddlebot.db'}")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def example_config() -> OrgConfig:
+    """The bundled example organisation."""
+    return load_config(bundled_example_path())
+
+
+@dataclass
+class Harness:
+    """A wired huddlebot on the console platform, driven like a person at a terminal."""
+
+    app: App
+    clock: ManualClock
+    messenger: ConsoleMessenger
+    session: ConsoleSession
+    out: list[str] = field(default_factory=list)
+
+    @property
+    def core(self) -> Core:
+        return self.app.core
+
+    async def run(self, script: str) -> str:
+        """Run console lines; return what was printed for them."""
+        start = len(self.out)
+        for line in script.strip().splitlines():
+            await self.session.execute(line)
+        return "\n".join(self.out[start:])
+
+    def transcript(self, channel: str) -> str:
+        """A channel (``4west``, ``4west-leaders``) or DM (``@alex``) as its members see it."""
+        return self.messenger.transcript(channel)
+
+
+async def make_harness(
+    url: str, config: OrgConfig, *, seal_key: str | None = SEAL_KEY, start: datetime = START
+) -> Harness:
+    """Build a harness on ``url`` (already migrated)."""
+    out: list[str] = []
+    clock = ManualClock(start)
+    messenger = ConsoleMessenger(output=out.append)
+    settings = Settings(database_url=url, huddlebot_seal_key=seal_key)
+    app = await build(
+        config=config,
+        settings=settings,
+        clock=clock,
+        tenants={"console": "local"},
+        messengers={"console": messenger},
+        migrate=False,
+    )
+    session = ConsoleSession(app, messenger, clock, output=out.append)
+    return Harness(app=app, clock=clock, messenger=messenger, session=session, out=out)
+
+
+@pytest.fixture
+async def harness(db_url: str, example_config: OrgConfig) -> AsyncIterator[Harness]:
+    """A huddlebot on each backend, with the example organisation, 'notify me' enabled."""
+    h = await make_harness(db_url, example_config)
+    yield h
+    await h.app.close()
