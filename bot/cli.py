@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("aiosqlite", "alembic.runtime.migration", "apscheduler.executors.default"):
+    for noisy in ("aiosqlite", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "check-config":
         return _check_config(Path(args.file) if args.file else config_path(args.config, settings))
@@ -145,13 +145,19 @@ async def _serve(path: Path, settings: Settings, host: str | None, port: int | N
 
     from adapters.http.app import SCHEDULER_KEY, make_web_app
     from bot.bootstrap import build
-    from bot.jobs import start_scheduler
+    from bot.jobs import Jobs
     from storage.engine import database_url
     from storage.migrate import current_revision, head_revision
+    from storage.single_process import AlreadyServing, hold_serving_lock
 
     url = database_url(settings.database_url)
     if make_url(url).get_backend_name() != "sqlite" and await current_revision(url) != head_revision():
         print("The database schema is not up to date: run `huddlebot migrate` first.", file=sys.stderr)
+        return 2
+    try:
+        serving_lock = hold_serving_lock(url)
+    except AlreadyServing as error:
+        print(f"Refusing to start: {error}", file=sys.stderr)
         return 2
     platforms = await _platforms(settings)
     app = await build(
@@ -160,9 +166,10 @@ async def _serve(path: Path, settings: Settings, host: str | None, port: int | N
         tenants={p.name: p.tenant for p in platforms},
         messengers={p.name: p.messenger for p in platforms},
     )
-    scheduler = start_scheduler(app.core, app.dispatcher)
+    jobs = Jobs(app.core, app.dispatcher, config_path=path)
+    jobs.start()
     web_app = make_web_app(app)
-    web_app[SCHEDULER_KEY] = scheduler
+    web_app[SCHEDULER_KEY] = jobs
     for platform in platforms:
         platform.install(web_app, app)
     runner = web.AppRunner(web_app, access_log=None)
@@ -176,11 +183,13 @@ async def _serve(path: Path, settings: Settings, host: str | None, port: int | N
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     log.info("shutting down")
-    scheduler.shutdown(wait=False)
+    jobs.shutdown()
     await runner.cleanup()
     for platform in platforms:
         await platform.close()
     await app.close()
+    if serving_lock is not None:
+        serving_lock.close()
     return 0
 
 

@@ -1,44 +1,127 @@
-"""Scheduled jobs in every replica (APScheduler 3, in memory): the database decides who acts."""
+"""Scheduled jobs in every replica (APScheduler 3, in memory, rebuilt from the configuration).
+
+Every job calls ``run_due_work``, which re-reads the database and is idempotent: the database's
+claims decide which replica acts, so the jobs only decide *when* to look. A cron job per huddle
+schedule (in the unit's time zone) makes prompts punctual; an interval job is the safety net that
+also closes huddles and escalates concerns. On a fall-back day APScheduler fires an ambiguous time
+twice; the run's claim key (unit, local date and time) makes the second firing a no-op.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 
+from bot.config import ConfigError, OrgConfig, load_config
 from bot.core import Core
 from bot.due_work import run_due_work
 from bot.outbox import Dispatcher
 
 log = logging.getLogger("huddlebot.jobs")
 
+_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
-def start_scheduler(
-    core: Core,
-    dispatcher: Dispatcher,
-    *,
-    due_every: timedelta = timedelta(seconds=15),
-    deliver_every: timedelta = timedelta(seconds=1),
-) -> AsyncIOScheduler:
-    """Start the jobs: due work (huddles, escalations, closings) and outbox delivery."""
-    scheduler = AsyncIOScheduler(
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
-    )
 
-    async def due_work() -> None:
+class Jobs:
+    """The replica's scheduler: huddle cron jobs, the due-work safety net, config reloads, delivery."""
+
+    def __init__(
+        self,
+        core: Core,
+        dispatcher: Dispatcher,
+        *,
+        config_path: Path | None = None,
+        safety_net: timedelta = timedelta(seconds=15),
+        deliver_every: timedelta = timedelta(seconds=1),
+    ) -> None:
+        self.core, self.dispatcher, self.config_path = core, dispatcher, config_path
+        self.safety_net, self.deliver_every = safety_net, deliver_every
+        self.scheduler = AsyncIOScheduler(
+            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
+        )
+        self._config_mtime = config_path.stat().st_mtime if config_path and config_path.exists() else None
+        self._lock = asyncio.Lock()
+
+    @property
+    def running(self) -> bool:
+        """True while the scheduler runs."""
+        return bool(self.scheduler.running)
+
+    def start(self) -> None:
+        """Build the jobs from the configuration and start them."""
+        self.scheduler.add_job(
+            self.due_work, "interval", seconds=self.safety_net.total_seconds(), id="due_work"
+        )
+        self.scheduler.add_job(
+            self.deliver, "interval", seconds=self.deliver_every.total_seconds(), id="deliver"
+        )
+        if self.config_path is not None:
+            self.scheduler.add_job(self.reload_config, "interval", seconds=30, id="reload_config")
+        self.rebuild(self.core.config)
+        self.scheduler.start()
+
+    def shutdown(self) -> None:
+        """Stop every job (running ones finish)."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def rebuild(self, config: OrgConfig) -> int:
+        """Replace the huddle jobs with one cron job per unit schedule; returns how many."""
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("huddle:"):
+                job.remove()
+        count = 0
+        for unit in config.units:
+            zone = config.timezone_for(unit.id)
+            for schedule in unit.huddles:
+                days = ",".join(d for i, d in enumerate(_DAYS) if schedule.runs_on(i))
+                trigger = CronTrigger(
+                    hour=schedule.at.hour, minute=schedule.at.minute, day_of_week=days, timezone=zone
+                )
+                self.scheduler.add_job(
+                    self.due_work, trigger, id=f"huddle:{unit.id}:{schedule.at:%H%M}", replace_existing=True
+                )
+                count += 1
+        log.info("scheduled %d huddle job(s) for %d unit(s)", count, len(config.units))
+        return count
+
+    async def due_work(self) -> None:
+        """Everything time has made due; failures are logged and retried by the next run."""
+        async with (
+            self._lock
+        ):  # a cron firing and the safety net at once would only wait on each other's claims
+            try:
+                await run_due_work(self.core)
+            except Exception:
+                log.exception("due work failed; it will be retried")
+
+    async def deliver(self) -> None:
+        """Deliver the outbox until nothing due can be sent now."""
         try:
-            await run_due_work(core)
-        except Exception:  # keep the job alive; the next run retries everything still due
-            log.exception("due work failed")
-
-    async def deliver() -> None:
-        try:
-            await dispatcher.deliver_due()
+            await self.dispatcher.deliver_all()
         except Exception:
-            log.exception("outbox delivery failed")
+            log.exception("outbox delivery failed; it will be retried")
 
-    scheduler.add_job(due_work, "interval", seconds=due_every.total_seconds(), id="due_work")
-    scheduler.add_job(deliver, "interval", seconds=deliver_every.total_seconds(), id="deliver")
-    scheduler.start()
-    return scheduler
+    async def reload_config(self) -> bool:
+        """Pick up a changed organisation file; a broken one is reported and the old one kept."""
+        path = self.config_path
+        if path is None or not path.exists():
+            return False
+        mtime = path.stat().st_mtime
+        if mtime == self._config_mtime:
+            return False
+        self._config_mtime = mtime
+        try:
+            config = await asyncio.to_thread(load_config, path)
+        except ConfigError as error:
+            log.error("the changed configuration was NOT loaded (still using the previous one):\n%s", error)
+            return False
+        self.core.config = config
+        self.rebuild(config)
+        log.info("configuration reloaded from %s", path)
+        return True
