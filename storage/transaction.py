@@ -141,6 +141,27 @@ class SqlTx:
         )
         return [_load(Concern, row) for row in await self.conn.execute(query)]
 
+    async def claim_escalations(self, *, now: datetime, limit: int) -> list[Concern]:
+        """Claim every due escalation step in one statement: each returned row's level is already
+        raised by one and its next step cleared; the caller sets the next step in the same transaction.
+        Replicas never claim the same step: rows are locked, and PostgreSQL re-checks the condition."""
+        c = t.concerns.c
+        due = (
+            sa.select(c.id)
+            .where(c.acknowledged_at.is_(None), c.next_escalation_at <= now, c.status == ConcernStatus.OPEN)
+            .order_by(c.next_escalation_at)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        statement = (
+            sa.update(t.concerns)
+            .where(c.id.in_(due.scalar_subquery()), c.acknowledged_at.is_(None), c.next_escalation_at <= now)
+            .values(escalation_level=c.escalation_level + 1, next_escalation_at=None)
+            .returning(*t.concerns.c)
+        )
+        return [_load(Concern, row) for row in await self.conn.execute(statement)]
+
     async def concern_messages(self, *, concern_id: int) -> list[ConcernMessage]:
         m = t.concern_messages.c
         query = sa.select(t.concern_messages).where(m.concern_id == concern_id).order_by(m.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from adapters.console.messenger import ConsoleMessenger
 from adapters.console.session import ConsoleSession
@@ -63,16 +65,25 @@ def postgres_url() -> Iterator[str]:
             pytest.fail(f"PostgreSQL at HUDDLEBOT_TEST_DATABASE_URL is required but unreachable: {problem}")
         pytest.skip(f"PostgreSQL at HUDDLEBOT_TEST_DATABASE_URL is unreachable: {problem}")
 
-    async def reset_schema() -> None:
-        engine = create_engine(PG_URL)
-        async with engine.begin() as conn:
-            await conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await conn.execute(sa.text("CREATE SCHEMA public"))
-        await engine.dispose()
+    # Each test session gets a database of its own, so sessions running at once (CI, a developer,
+    # several terminals) never see each other's rows; it is dropped at the end.
+    name = f"huddlebot_test_{os.getpid()}_{secrets.token_hex(3)}"
+    session_url = make_url(database_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
 
-    asyncio.run(reset_schema())
-    upgrade(PG_URL)
-    yield database_url(PG_URL)
+    async def admin(statement: str) -> None:
+        engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(sa.text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        upgrade(session_url)
+        yield session_url
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _truncate(url: str) -> None:
