@@ -28,6 +28,7 @@ from bot.model import (
     ConcernMessage,
     ConcernStatus,
     ConcernType,
+    OutboxStatus,
     Person,
     QualityAim,
     SealedAddress,
@@ -95,6 +96,10 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
 
     now = core.now()
     policy = frozen_policy(core, unit, severity)
+    delay = timedelta(0)
+    if anonymous and severity != Severity.IMMEDIATE:
+        low, high = core.config.escalation.anonymous_delay.min, core.config.escalation.anonymous_delay.max
+        delay = timedelta(seconds=core.rng.uniform(low.total_seconds(), high.total_seconds()))
     concern = Concern(
         unit_id=unit.id,
         severity=severity,
@@ -107,7 +112,8 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
         policy=policy,
         notify_sealed=notify,
         phi_flagged=bool(phi),
-        next_escalation_at=now + timedelta(seconds=policy["sla_seconds"]),
+        # The clock starts when the leaders get the card, after an anonymous concern's delay.
+        next_escalation_at=now + delay + timedelta(seconds=policy["sla_seconds"]),
         idempotency_key=cmd.idempotency_key,
     )
     if not anonymous:
@@ -133,10 +139,6 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
         token = core.sealer.seal(Address.dm(cmd.person))
         await tx.insert(SealedAddress(concern_id=concern.id, platform=cmd.person.platform, token=token))
 
-    delay = timedelta(0)
-    if anonymous and severity != Severity.IMMEDIATE:
-        low, high = core.config.escalation.anonymous_delay.min, core.config.escalation.anonymous_delay.max
-        delay = timedelta(seconds=core.rng.uniform(low.total_seconds(), high.total_seconds()))
     card = concern_card(core, concern)
     for address in leader_addresses(core, unit):
         await post(
@@ -332,7 +334,10 @@ async def _tell_reporter(core: Core, tx: Tx, concern: Concern, event: str, text:
     if concern.is_anonymous:
         if concern.notify_sealed:
             sealed = await tx.get(SealedAddress, concern.id)
-            if sealed is not None:
+            # One unsent "there is news" covers whatever else happens before it goes (a leader's first
+            # reply also acknowledges: two identical nudges at once would look broken).
+            queued = await tx.posts_for(role="sealed", concern_id=concern.id)
+            if sealed is not None and not any(p.status == OutboxStatus.PENDING for p in queued):
                 await post_sealed(
                     tx,
                     core,
@@ -609,9 +614,11 @@ async def reopen(core: Core, tx: Tx, cmd: ReopenConcern) -> Reply:
         status=ConcernStatus.ACKNOWLEDGED,
         resolved_at=None,
         resolved_by=None,
+        resolution=None,  # the card must not say "resolved" any more; the thread keeps what was done
         updated_at=now,
     )
     concern.status, concern.resolved_at, concern.resolved_by = ConcernStatus.ACKNOWLEDGED, None, None
+    concern.resolution = None
     await _reporter_reply(core, tx, concern, cmd.person, f"Reopened: {text}")
     await _redraw_cards(core, tx, concern)
     await record(

@@ -49,7 +49,13 @@ async def escalate(core: Core, tx: Tx, concern: Concern, now: datetime) -> bool:
         handles = step.get("safety_officers") or list(core.config.safety_officers)
         label = "the patient-safety officers"
         addresses = [a for handle in handles for a in person_addresses(core, handle)]
-    waited = duration_label((now - concern.created_at).total_seconds())
+    # An anonymous concern's leaders got it after a random delay, and the exact wait would give away
+    # when it was raised: count the SLA periods since they got it instead.
+    waited = duration_label(
+        sla.total_seconds() * (level + 1)
+        if concern.is_anonymous
+        else (now - concern.created_at).total_seconds()
+    )
     card = concern_card(
         core, concern, headline=f"Escalated to {label}: not acknowledged by {home} after {waited}"
     )

@@ -10,7 +10,7 @@ from bot import actions
 from bot.commands import AnswerHuddle, HuddleStatus, OpenHuddle, RaiseConcern
 from bot.errors import Refusal
 from bot.model import Anonymity, Answer, ConcernStatus, HuddleResponse, HuddleRun, RunStatus
-from bot.policy import local_label, name_of, parse_choice, require_leader, resolve_unit
+from bot.policy import local_day_label, local_label, name_of, parse_choice, require_leader, resolve_unit
 from bot.publish import post, record, redraw, reply_under
 from bot.reply import Reply
 from bot.routing import unit_channels
@@ -101,14 +101,19 @@ async def _open_items(core: Core, tx: Tx, unit: Unit) -> list[OpenItem]:
     # The unit channel is read by everyone on the unit: list references and types, never text or reporter.
     unit_ids = [unit.id, *(u.id for u in core.config.descendants(unit.id))]
     concerns = await tx.find_concerns(unit_ids=unit_ids, statuses=OPEN_STATUSES, limit=10)
+    # An anonymous concern shows up only once its leaders have it (it is held back at random), and
+    # with its day only: a prompt redrawn just after it was raised would point at who raised it.
+    held_back_since = core.now() - core.config.escalation.anonymous_delay.max
     return [
         OpenItem(
             ref=c.ref,
             severity=c.severity,
             status=c.status.replace("_", " "),
-            summary=f"{c.concern_type}, raised {local_label(core, c.unit_id, c.created_at)}",
+            summary=f"{c.concern_type}, raised "
+            + (local_day_label if c.is_anonymous else local_label)(core, c.unit_id, c.created_at),
         )
         for c in concerns
+        if not (c.is_anonymous and c.created_at > held_back_since)
     ]
 
 

@@ -92,7 +92,7 @@ class Dispatcher:
         for _ in range(max_passes):
             report = await self.deliver_due()
             total += report
-            if report.sent == 0:
+            if report.sent == 0 and report.dead == 0:
                 break
         return total
 
@@ -107,7 +107,9 @@ class Dispatcher:
                     break
                 outcome = await self._deliver_one(row)
                 setattr(report, outcome, getattr(report, outcome) + 1)
-                if outcome != "sent":  # keep the target's order: later rows wait for this one
+                # Keep the target's order: later rows wait for one to be retried, but a dead-lettered
+                # row is done with, and what was queued behind it (its thread, its updates) goes on now.
+                if outcome not in ("sent", "dead"):
                     await self._release(rows[index + 1 :])
                     report.deferred += len(rows) - index - 1
                     break

@@ -96,6 +96,11 @@ def local_label(core: Core, unit_id: str, instant: datetime) -> str:
     return local.strftime("%a %d %b %H:%M ") + (local.tzname() or "")
 
 
+def local_day_label(core: Core, unit_id: str, instant: datetime) -> str:
+    """The day of ``instant`` in the unit's time zone, e.g. ``Wed 25 Nov`` (for what must not be timed)."""
+    return instant.astimezone(core.config.timezone_for(unit_id)).strftime("%a %d %b")
+
+
 def duration_label(seconds: float) -> str:
     """A short human duration: ``15 min``, ``1 h``, ``1 h 30 min``, ``3 days``."""
     minutes = round(seconds / 60)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from bot import actions
 from bot.model import Anonymity, Concern, ConcernStatus
-from bot.policy import local_label
+from bot.policy import local_day_label, local_label
 from bot.views import Action, ConcernCard
 
 if TYPE_CHECKING:
@@ -79,7 +79,10 @@ def concern_card(
         reporter_label=reporter_label(concern, for_safety_officer=for_safety_officer),
         text=concern.text,
         status=STATUS_LABELS.get(ConcernStatus(concern.status), concern.status),
-        raised_label=local_label(core, concern.unit_id, concern.created_at),
+        # The minute an anonymous concern was raised would point at whoever was on the unit then.
+        raised_label=(local_day_label if concern.is_anonymous else local_label)(
+            core, concern.unit_id, concern.created_at
+        ),
         headline=headline,
         acknowledged_label=acknowledged,
         resolution=concern.resolution,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -94,24 +95,34 @@ async def _truncate(url: str) -> None:
     await engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session; each test gets a copy (far quicker than migrating)."""
+    path = tmp_path_factory.mktemp("template") / "huddlebot.db"
+    upgrade(database_url(f"sqlite:///{path}"))
+    return path
+
+
+def _fresh_sqlite(template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "huddlebot.db"
+    shutil.copyfile(template, path)  # the migration's engine is disposed, so there is no -wal file to copy
+    return database_url(f"sqlite:///{path}")
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, migrated database: a SQLite file, and (when available) PostgreSQL, emptied."""
     if request.param == "sqlite":
-        url = database_url(f"sqlite:///{tmp_path / 'huddlebot.db'}")
-        upgrade(url)
-        return url
+        return _fresh_sqlite(request.getfixturevalue("sqlite_template"), tmp_path)
     url = request.getfixturevalue("postgres_url")
     asyncio.run(_truncate(url))
     return url
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     """A fresh, migrated SQLite database only (for tests that do not depend on the backend)."""
-    url = database_url(f"sqlite:///{tmp_path / 'huddlebot.db'}")
-    upgrade(url)
-    return url
+    return _fresh_sqlite(sqlite_template, tmp_path)
 
 
 @pytest.fixture(scope="session")
