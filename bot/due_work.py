@@ -102,12 +102,14 @@ async def _open_due_huddles(core: Core, now: datetime, report: DueWorkReport) ->
 
 
 async def _escalate_due(core: Core, now: datetime, report: DueWorkReport) -> None:
-    async with core.uow() as tx:
-        due = await tx.due_escalations(now=now, limit=500)
-    for concern in due:
-        async with core.uow() as tx:
-            if await escalation.escalate(core, tx, concern, now):
-                report.escalated += 1
+    while True:
+        async with core.uow() as tx:  # the claim and the step's messages commit together, or neither
+            claimed = await tx.claim_escalations(now=now, limit=200)
+            for concern in claimed:
+                if await escalation.take_step(core, tx, concern, now):
+                    report.escalated += 1
+        if len(claimed) < 200:
+            return
 
 
 async def _close_due_huddles(core: Core, now: datetime, report: DueWorkReport) -> None:

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.model import Concern, ConcernMessage, ConcernStatus
+from bot.model import Concern, ConcernMessage
 from bot.policy import duration_label
 from bot.present import concern_card
 from bot.publish import post, record, reply_under
@@ -20,25 +20,20 @@ if TYPE_CHECKING:
 log = logging.getLogger("huddlebot.escalation")
 
 
-async def escalate(core: Core, tx: Tx, concern: Concern, now: datetime) -> bool:
-    """Take the concern's next escalation step, once: a conditional update decides which replica acts."""
+async def take_step(core: Core, tx: Tx, concern: Concern, now: datetime) -> bool:
+    """Carry out an escalation step already claimed by ``Tx.claim_escalations``.
+
+    The claim raised ``escalation_level`` by one (so each step happens once, whichever replica
+    claimed it); this posts the step and schedules the next one, in the claiming transaction.
+    """
     assert concern.id is not None
-    level, chain = concern.escalation_level, concern.policy.get("chain", [])
+    chain = concern.policy.get("chain", [])
     sla = timedelta(seconds=concern.policy["sla_seconds"])
+    level = concern.escalation_level - 1  # the step being taken, counted from 0
     if level >= len(chain):
-        await tx.update(Concern, concern.id, where={"escalation_level": level}, next_escalation_at=None)
-        return False
-    next_at = now + sla if level + 1 < len(chain) else None
-    claimed = await tx.update(
-        Concern,
-        concern.id,
-        where={"escalation_level": level, "acknowledged_at": None, "status": ConcernStatus.OPEN},
-        escalation_level=level + 1,
-        next_escalation_at=next_at,
-    )
-    if not claimed:
-        return False
-    concern.escalation_level = level + 1
+        return False  # the chain is exhausted: nobody higher to tell
+    if level + 1 < len(chain):
+        await tx.update(Concern, concern.id, next_escalation_at=now + sla)
     step = chain[level]
     unit = core.config.unit(concern.unit_id)
     home = unit.name if unit else concern.unit_id

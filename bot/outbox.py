@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.metrics import Metrics
 from bot.model import Address, OutboxItem, OutboxStatus, SealedAddress
 from bot.ports import Delivered, Messenger, UnitOfWork
 from bot.sealing import Sealer
@@ -44,6 +45,24 @@ class _Later(Exception):
     """Not now, not a failure (e.g. the thread's first message is not delivered yet)."""
 
 
+@dataclass
+class _Bucket:
+    """A token bucket on the injected clock: ``rate`` messages a second, bursts up to one second's worth."""
+
+    rate: float
+    tokens: float
+    at: datetime
+
+    def take(self, now: datetime) -> float:
+        """Take a token: 0.0 if taken, else the seconds until one is available."""
+        elapsed = max(0.0, (now - self.at).total_seconds())
+        self.tokens, self.at = min(max(1.0, self.rate), self.tokens + elapsed * self.rate), now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
+
+
 class Dispatcher:
     """Delivers due outbox rows through the Messenger of each row's platform."""
 
@@ -59,6 +78,7 @@ class Dispatcher:
         give_up_after: timedelta = timedelta(hours=24),
         max_backoff: float = 300.0,
         concurrency: int = 32,
+        metrics: Metrics | None = None,
     ) -> None:
         self.uow, self.clock, self.messengers, self.sealer = uow, clock, messengers, sealer
         self.lease, self.batch, self.give_up_after, self.max_backoff = (
@@ -67,9 +87,54 @@ class Dispatcher:
             give_up_after,
             max_backoff,
         )
+        self.metrics = metrics
         self._next_allowed: dict[str, datetime] = {}
+        self._buckets: dict[str, _Bucket] = {}
+        self._wake_at: datetime | None = None  # the soonest a paced row may go
         self._gate = asyncio.Semaphore(concurrency)
         self._rng = random.Random()
+        self._kicked = asyncio.Event()
+
+    def kick(self) -> None:
+        """Something was committed to the outbox: deliver now rather than at the next poll."""
+        self._kicked.set()
+
+    async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
+        """Deliver until ``stop`` is set: at once when kicked, when pacing allows, or every ``idle`` s."""
+        while not stop.is_set():
+            self._wake_at = None
+            try:
+                report = await self.deliver_due()
+            except Exception:  # the database blinked: try again shortly, never die
+                log.exception("outbox delivery pass failed")
+                report = DeliveryReport()
+            if report.sent or report.dead:
+                continue
+            timeout = idle
+            if self._wake_at is not None:
+                timeout = min(idle, max(0.005, (self._wake_at - self.clock.now()).total_seconds()))
+            self._kicked.clear()
+            waiters = [asyncio.ensure_future(self._kicked.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    def _pace(self, target: str, row: OutboxItem) -> float:
+        """Seconds ``row`` must still wait for its target's or its tenant's rate limit (0.0: go)."""
+        now = self.clock.now()
+        allowed = self._next_allowed.get(target)
+        if allowed is not None and allowed > now:
+            return (allowed - now).total_seconds()
+        rate = getattr(self.messengers.get(row.platform or ""), "tenant_rate", None)
+        if not rate or row.sealed:
+            return 0.0
+        key = f"{row.platform}:{row.tenant}"
+        bucket = self._buckets.setdefault(key, _Bucket(rate=rate, tokens=max(1.0, rate), at=now))
+        return bucket.take(now)
+
+    def _wake_in(self, seconds: float) -> None:
+        at = self.clock.now() + timedelta(seconds=seconds)
+        self._wake_at = at if self._wake_at is None else min(self._wake_at, at)
 
     async def deliver_due(self) -> DeliveryReport:
         """One pass: lease due rows, send each target's rows in order, record the outcome."""
@@ -100,13 +165,16 @@ class Dispatcher:
         report = DeliveryReport()
         async with self._gate:
             for index, row in enumerate(rows):
-                allowed = self._next_allowed.get(target)
-                if allowed is not None and allowed > self.clock.now():
+                wait = self._pace(target, row)
+                if wait > 0:
+                    self._wake_in(wait)
                     await self._release(rows[index:])
                     report.deferred += len(rows) - index
                     break
                 outcome = await self._deliver_one(row)
                 setattr(report, outcome, getattr(report, outcome) + 1)
+                if self.metrics is not None:
+                    self.metrics.deliveries.labels(row.platform, outcome).inc()
                 # Keep the target's order: later rows wait for one to be retried, but a dead-lettered
                 # row is done with, and what was queued behind it (its thread, its updates) goes on now.
                 if outcome not in ("sent", "dead"):
@@ -134,6 +202,10 @@ class Dispatcher:
         interval = messenger.min_interval(row.address()) if not row.sealed else 0.0
         if interval:
             self._next_allowed[row.target or ""] = now + timedelta(seconds=interval)
+        if self.metrics is not None:
+            self.metrics.outbox_lag.labels(row.platform).observe(max(0.0, (now - row.due_at).total_seconds()))
+            if row.role == "prompt" and row.op == "post":
+                self.metrics.prompts_posted.labels(row.platform).inc()
         async with self.uow() as tx:
             await tx.update(
                 OutboxItem,
@@ -235,5 +307,4 @@ class Dispatcher:
         if not rows:
             return
         async with self.uow() as tx:
-            for row in rows:
-                await tx.update(OutboxItem, row.id, lease_until=None)
+            await tx.release_outbox(ids=[row.id for row in rows if row.id is not None])

@@ -64,8 +64,11 @@ class Tx(Protocol):
         """Concerns matching every filter given, newest first."""
         ...
 
-    async def due_escalations(self, *, now: datetime, limit: int) -> list[Concern]:
-        """Unacknowledged concerns whose next escalation step is due."""
+    async def claim_escalations(self, *, now: datetime, limit: int) -> list[Concern]:
+        """Claim the due escalation steps of unacknowledged concerns.
+
+        Each comes back with its level already raised by one, so no other replica takes the same step.
+        """
         ...
 
     async def concern_messages(self, *, concern_id: int) -> list[ConcernMessage]:
@@ -120,6 +123,10 @@ class Tx(Protocol):
         """Lease due pending rows for delivery (oldest first), so no other worker takes them."""
         ...
 
+    async def release_outbox(self, *, ids: Sequence[int]) -> None:
+        """Give leased rows back unsent, so that another pass (or replica) takes them."""
+        ...
+
     async def outbox_items(self, *, status: str, limit: int = 100) -> list[OutboxItem]:
         """Outbox rows in ``status``, oldest first."""
         ...
@@ -169,3 +176,6 @@ class Messenger(Protocol):
     def min_interval(self, address: Address) -> float:
         """Seconds to leave between two messages to one target (the platform's rate limit)."""
         ...
+
+    # Optional: ``tenant_rate`` (messages per second across one workspace or tenant). When a Messenger
+    # has it, the dispatcher paces the whole tenant with a token bucket as well as each target.

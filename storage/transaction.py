@@ -131,16 +131,6 @@ class SqlTx:
             )
         return [_load(Concern, row) for row in await self.conn.execute(query)]
 
-    async def due_escalations(self, *, now: datetime, limit: int) -> list[Concern]:
-        c = t.concerns.c
-        query = (
-            sa.select(t.concerns)
-            .where(c.acknowledged_at.is_(None), c.next_escalation_at <= now, c.status == ConcernStatus.OPEN)
-            .order_by(c.next_escalation_at)
-            .limit(limit)
-        )
-        return [_load(Concern, row) for row in await self.conn.execute(query)]
-
     async def claim_escalations(self, *, now: datetime, limit: int) -> list[Concern]:
         """Claim every due escalation step in one statement: each returned row's level is already
         raised by one and its next step cleared; the caller sets the next step in the same transaction.
@@ -279,6 +269,12 @@ class SqlTx:
         )
         rows = [_load(OutboxItem, row) for row in await self.conn.execute(statement)]
         return sorted(rows, key=lambda item: item.id or 0)
+
+    async def release_outbox(self, *, ids: Sequence[int]) -> None:
+        if ids:
+            await self.conn.execute(
+                sa.update(t.outbox).where(t.outbox.c.id.in_(list(ids))).values(lease_until=None)
+            )
 
     async def outbox_items(self, *, status: str, limit: int = 100) -> list[OutboxItem]:
         o = t.outbox.c
