@@ -66,6 +66,7 @@ async def build(
     clock = clock or SystemClock()
     sealer = sealer_from(settings)
     core = Core(config=org, uow=uow, clock=clock, tenants=tenants, sealer=sealer)
-    dispatcher = Dispatcher(uow=uow, clock=clock, messengers=messengers, sealer=sealer)
+    dispatcher = Dispatcher(uow=uow, clock=clock, messengers=messengers, sealer=sealer, metrics=core.metrics)
+    core.on_commit.append(dispatcher.kick)
     log.info("database %s; platforms %s", redacted(url), ", ".join(tenants) or "none")
     return App(core=core, dispatcher=dispatcher, settings=settings, engine_url=url)

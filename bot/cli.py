@@ -183,7 +183,7 @@ async def _serve(path: Path, settings: Settings, host: str | None, port: int | N
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     log.info("shutting down")
-    jobs.shutdown()
+    await jobs.shutdown()
     await runner.cleanup()
     for platform in platforms:
         await platform.close()

@@ -137,6 +137,13 @@ class GiveGoodCatch:
     unit: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ShowHome:
+    """A person opens their own page: their concerns and, for leaders, the open ones in their units."""
+
+    person: Person
+
+
 Command = (
     RaiseConcern
     | FollowUp
@@ -151,4 +158,5 @@ Command = (
     | HuddleStatus
     | AnswerHuddle
     | GiveGoodCatch
+    | ShowHome
 )

@@ -194,6 +194,7 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
         anonymity=anonymity,
     )
     log.info("concern %s raised unit=%s severity=%s anonymity=%s", concern.ref, unit.id, severity, anonymity)
+    core.metrics.concerns_raised.labels(severity, anonymity).inc()
     return Reply(
         text=_receipt_text(core, concern, unit, code, delay, cleaned.removed),
         tone="success",
@@ -420,6 +421,9 @@ async def _acknowledge(core: Core, tx: Tx, concern: Concern, person: Person, not
         "concern.acknowledged",
         concern_id=concern.id,
         minutes_to_acknowledge=round((now - concern.created_at).total_seconds() / 60, 1),
+    )
+    core.metrics.time_to_acknowledge.labels(concern.severity).observe(
+        (now - concern.created_at).total_seconds()
     )
     log.info("concern %s acknowledged", concern.ref)
     return True

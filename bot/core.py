@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import concerns, huddles, recognition
+from bot import concerns, home, huddles, recognition
 from bot.clock import Clock
 from bot.commands import (
     AcknowledgeConcern,
@@ -25,10 +25,12 @@ from bot.commands import (
     ResolveConcern,
     SetConcernStatus,
     ShowConcern,
+    ShowHome,
 )
 from bot.config import OrgConfig
 from bot.errors import Refusal
 from bot.limits import AttemptLimiter
+from bot.metrics import Metrics
 from bot.ports import UnitOfWork
 from bot.reply import Reply
 from bot.sealing import Sealer
@@ -51,6 +53,7 @@ class Core:
         default_factory=lambda: AttemptLimiter(5, timedelta(minutes=15))
     )
     on_commit: list[Any] = field(default_factory=list)  # callables run after a command commits
+    metrics: Metrics = field(default_factory=Metrics)
 
     def now(self) -> datetime:
         """The current instant, from the injected clock."""
@@ -93,4 +96,5 @@ _HANDLERS: dict[type, Any] = {
     HuddleStatus: huddles.status,
     AnswerHuddle: huddles.answer,
     GiveGoodCatch: recognition.give_good_catch,
+    ShowHome: home.show_home,
 }

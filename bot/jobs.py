@@ -37,10 +37,11 @@ class Jobs:
         *,
         config_path: Path | None = None,
         safety_net: timedelta = timedelta(seconds=15),
-        deliver_every: timedelta = timedelta(seconds=1),
     ) -> None:
         self.core, self.dispatcher, self.config_path = core, dispatcher, config_path
-        self.safety_net, self.deliver_every = safety_net, deliver_every
+        self.safety_net = safety_net
+        self._stop = asyncio.Event()
+        self._delivery: asyncio.Task[None] | None = None
         self.scheduler = AsyncIOScheduler(
             timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
         )
@@ -57,18 +58,20 @@ class Jobs:
         self.scheduler.add_job(
             self.due_work, "interval", seconds=self.safety_net.total_seconds(), id="due_work"
         )
-        self.scheduler.add_job(
-            self.deliver, "interval", seconds=self.deliver_every.total_seconds(), id="deliver"
-        )
         if self.config_path is not None:
             self.scheduler.add_job(self.reload_config, "interval", seconds=30, id="reload_config")
         self.rebuild(self.core.config)
         self.scheduler.start()
+        # Delivery is a loop, not a job: it goes as soon as a commit kicks it or pacing allows.
+        self._delivery = asyncio.get_running_loop().create_task(self.dispatcher.run(self._stop))
 
-    def shutdown(self) -> None:
-        """Stop every job (running ones finish)."""
+    async def shutdown(self) -> None:
+        """Stop every job and the delivery loop (a send in flight finishes)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        self._stop.set()
+        if self._delivery is not None:
+            await self._delivery
 
     def rebuild(self, config: OrgConfig) -> int:
         """Replace the huddle jobs with one cron job per unit schedule; returns how many."""
@@ -97,15 +100,9 @@ class Jobs:
         ):  # a cron firing and the safety net at once would only wait on each other's claims
             try:
                 await run_due_work(self.core)
+                self.dispatcher.kick()
             except Exception:
                 log.exception("due work failed; it will be retried")
-
-    async def deliver(self) -> None:
-        """Deliver the outbox until nothing due can be sent now."""
-        try:
-            await self.dispatcher.deliver_all()
-        except Exception:
-            log.exception("outbox delivery failed; it will be retried")
 
     async def reload_config(self) -> bool:
         """Pick up a changed organisation file; a broken one is reported and the old one kept."""

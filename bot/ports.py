@@ -127,6 +127,10 @@ class Tx(Protocol):
         """Give leased rows back unsent, so that another pass (or replica) takes them."""
         ...
 
+    async def outbox_stats(self, *, now: datetime) -> tuple[datetime | None, int]:
+        """The due time of the oldest due, unsent row (None if none) and the number of dead letters."""
+        ...
+
     async def outbox_items(self, *, status: str, limit: int = 100) -> list[OutboxItem]:
         """Outbox rows in ``status``, oldest first."""
         ...

@@ -149,3 +149,30 @@ def dump_view(view: View) -> str:
 def load_view(data: str) -> View:
     """Read a view back from the outbox."""
     return _view_adapter.validate_json(data)
+
+
+# Views shown on request only (never queued in the outbox, so not part of ``View``).
+
+
+class ConcernLine(_View):
+    """One concern in a list (the App Home tab): enough to recognise it, no more."""
+
+    ref: str
+    unit_name: str
+    severity: str
+    status: str
+    concern_type: str
+    summary: str
+    raised_label: str
+    reporter_label: str | None = None
+
+
+class HomeTab(_View):
+    """A person's own page: their concerns and, for leaders, what is open in their units."""
+
+    kind: Literal["home"] = "home"
+    title: str
+    mine: list[ConcernLine] = Field(default_factory=list)
+    mine_note: str = ""
+    leader_units: list[str] = Field(default_factory=list)
+    open_in_units: list[ConcernLine] = Field(default_factory=list)

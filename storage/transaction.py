@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -275,6 +275,18 @@ class SqlTx:
             await self.conn.execute(
                 sa.update(t.outbox).where(t.outbox.c.id.in_(list(ids))).values(lease_until=None)
             )
+
+    async def outbox_stats(self, *, now: datetime) -> tuple[datetime | None, int]:
+        o = t.outbox.c
+        oldest = sa.select(sa.func.min(o.due_at)).where(o.status == OutboxStatus.PENDING, o.due_at <= now)
+        dead = sa.select(sa.func.count()).select_from(t.outbox).where(o.status == OutboxStatus.DEAD)
+        row = (await self.conn.execute(sa.select(oldest.scalar_subquery(), dead.scalar_subquery()))).one()
+        due = row[0]
+        if isinstance(due, str):  # SQLite hands an aggregate back untyped
+            due = datetime.fromisoformat(due)
+        if due is not None and due.tzinfo is None:
+            due = due.replace(tzinfo=UTC)
+        return due, int(row[1])
 
     async def outbox_items(self, *, status: str, limit: int = 100) -> list[OutboxItem]:
         o = t.outbox.c

@@ -1,4 +1,4 @@
-"""The aiohttp app: ``/healthz`` now; the Slack and Teams adapters add their routes to it."""
+"""The one aiohttp app: ``/healthz`` and ``/metrics``; each chat platform adds its own route to it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.bootstrap import App
-from bot.model import OutboxStatus
+from bot.metrics import CONTENT_TYPE
 
 log = logging.getLogger("huddlebot.http")
 
@@ -16,24 +16,38 @@ APP_KEY: web.AppKey[App] = web.AppKey("huddlebot", App)
 SCHEDULER_KEY: web.AppKey[Any] = web.AppKey("scheduler", object)
 
 
+async def _outbox_health(app: App) -> tuple[float, int]:
+    """Seconds the oldest due row has waited, and the number of dead letters."""
+    async with app.core.uow() as tx:
+        oldest, dead = await tx.outbox_stats(now=app.core.now())
+    waited = max(0.0, (app.core.now() - oldest).total_seconds()) if oldest else 0.0
+    return waited, dead
+
+
 async def healthz(request: web.Request) -> web.Response:
-    """200 when the database answers; the body says how delivery is doing."""
+    """200 when the database answers (503 when not); the body says how scheduling and delivery are doing."""
     app = request.app[APP_KEY]
     scheduler = request.app.get(SCHEDULER_KEY)
     body: dict[str, Any] = {"scheduler_running": bool(scheduler and scheduler.running)}
     try:
-        async with app.core.uow() as tx:
-            pending = await tx.outbox_items(status=OutboxStatus.PENDING, limit=1)
-            dead = await tx.outbox_items(status=OutboxStatus.DEAD, limit=10_000)
+        waited, dead = await _outbox_health(app)
     except Exception as error:  # the database is down or unreachable
         log.warning("health check: database unreachable (%s)", type(error).__name__)
-        return web.json_response({**body, "database": "unreachable"}, status=503)
-    now = app.core.now()
-    oldest = (
-        max(0.0, (now - pending[0].due_at).total_seconds()) if pending and pending[0].due_at <= now else 0.0
-    )
-    body.update({"database": "ok", "oldest_due_outbox_seconds": round(oldest, 1), "dead_letters": len(dead)})
+        return web.json_response({"status": "unavailable", **body, "database": "unreachable"}, status=503)
+    body.update({"database": "ok", "oldest_due_outbox_seconds": round(waited, 1), "dead_letters": dead})
     return web.json_response({"status": "ok", **body})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format: the process's counters and histograms, and the outbox gauges."""
+    app = request.app[APP_KEY]
+    try:
+        waited, dead = await _outbox_health(app)
+        app.core.metrics.outbox_oldest_due.set(waited)
+        app.core.metrics.dead_letters.set(dead)
+    except Exception as error:
+        log.warning("metrics: database unreachable (%s)", type(error).__name__)
+    return web.Response(body=app.core.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
 
 def make_web_app(app: App) -> web.Application:
@@ -41,4 +55,5 @@ def make_web_app(app: App) -> web.Application:
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app[APP_KEY] = app
     web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics)
     return web_app
