@@ -397,6 +397,7 @@ async def _acknowledge(core: Core, tx: Tx, concern: Concern, person: Person, not
         acknowledged_by=name,
         status=ConcernStatus.ACKNOWLEDGED,
         next_escalation_at=None,
+        nudge_at=now + core.config.escalation.nudge_open_after,
         updated_at=now,
     )
     if not claimed:
@@ -564,6 +565,7 @@ async def resolve(core: Core, tx: Tx, cmd: ResolveConcern) -> Reply:
         resolved_by=name,
         resolution=what,
         next_escalation_at=None,
+        nudge_at=None,
         updated_at=now,
     ):
         raise Refusal(
@@ -618,6 +620,7 @@ async def reopen(core: Core, tx: Tx, cmd: ReopenConcern) -> Reply:
         status=ConcernStatus.ACKNOWLEDGED,
         resolved_at=None,
         resolved_by=None,
+        nudge_at=now + core.config.escalation.nudge_open_after,
         resolution=None,  # the card must not say "resolved" any more; the thread keeps what was done
         updated_at=now,
     )

@@ -271,6 +271,14 @@ class Unit(_Model):
     questions: Questions = Field(default_factory=Questions)
 
 
+class DigestSettings(_Model):
+    """When the weekly digest goes to each unit's and department's leaders (organisation time zone)."""
+
+    enabled: bool = True
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    at: TimeOfDay = time(8, 0)
+
+
 class OrgConfig(_Model):
     """The whole organisation: people, units in their tiers, escalation timings and huddle schedules."""
 
@@ -279,6 +287,8 @@ class OrgConfig(_Model):
     safety_officers: list[str] = Field(default_factory=list)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     huddle_grace: Duration = timedelta(hours=2)
+    huddle_reminder_before: PositiveDuration = timedelta(minutes=10)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
     units: list[Unit]
 
     _units_by_id: dict[str, Unit] = PrivateAttr(default_factory=dict)

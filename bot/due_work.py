@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot import escalation, huddles
+from bot import digest, escalation, huddles
 from bot.outbox import DeliveryReport, Dispatcher
 from bot.schedule import occurrences_between
 
@@ -26,19 +26,25 @@ class DueWorkReport:
     opened: int = 0
     missed: int = 0
     escalated: int = 0
+    nudged: int = 0
+    reminded: int = 0
     closed: int = 0
+    digests: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
 
 async def run_due_work(
     core: Core, dispatcher: Dispatcher | None = None, *, now: datetime | None = None
 ) -> DueWorkReport:
-    """Open due huddles, escalate overdue concerns, close ended huddles, deliver the outbox."""
+    """Open due huddles, escalate and nudge, remind and close huddles, send digests, deliver."""
     now = now or core.now()
     report = DueWorkReport()
     await _open_due_huddles(core, now, report)
     await _escalate_due(core, now, report)
+    await _nudge_due(core, now, report)
+    await _remind_closing_huddles(core, now, report)
     await _close_due_huddles(core, now, report)
+    report.digests = await digest.send_due(core, now)
     if dispatcher is not None:
         report.delivery = await dispatcher.deliver_all()
     return report
@@ -119,3 +125,21 @@ async def _close_due_huddles(core: Core, now: datetime, report: DueWorkReport) -
         async with core.uow() as tx:
             if await huddles.close_run(core, tx, run):
                 report.closed += 1
+
+
+async def _nudge_due(core: Core, now: datetime, report: DueWorkReport) -> None:
+    async with core.uow() as tx:
+        for concern in await tx.claim_nudges(now=now, limit=200):
+            await escalation.nudge(core, tx, concern, now)
+            report.nudged += 1
+
+
+async def _remind_closing_huddles(core: Core, now: datetime, report: DueWorkReport) -> None:
+    async with core.uow() as tx:
+        closing = await tx.due_closing_runs(now=now + core.config.huddle_reminder_before, limit=500)
+    for run in closing:
+        if run.closes_at <= now or now < run.closes_at - huddles.reminder_lead(core, run):
+            continue
+        async with core.uow() as tx:
+            if await huddles.remind(core, tx, run):
+                report.reminded += 1

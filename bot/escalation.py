@@ -85,3 +85,24 @@ async def take_step(core: Core, tx: Tx, concern: Concern, now: datetime) -> bool
     log.info("concern %s escalated level=%s to=%s", concern.ref, level + 1, label)
     core.metrics.escalations.labels(str(level + 1)).inc()
     return True
+
+
+async def nudge(core: Core, tx: Tx, concern: Concern, now: datetime) -> None:
+    """Remind the leaders, in the card's thread, that an acknowledged concern is still open (claimed)."""
+    assert concern.id is not None
+    every = core.config.escalation.nudge_open_after
+    await tx.update(Concern, concern.id, nudge_at=now + every)
+    since = duration_label((now - (concern.acknowledged_at or concern.created_at)).total_seconds())
+    text = (
+        f"{concern.ref} is still open, {since} after "
+        f"{concern.acknowledged_by or 'a leader'} acknowledged it. "
+        "Is there an update for the reporter, or can it be resolved?"
+    )
+    await reply_under(
+        tx,
+        core,
+        await tx.posts_for(role="card", concern_id=concern.id),
+        ThreadMessage(ref=concern.ref, author_label="huddlebot", text=text),
+        role="thread",
+    )
+    await record(tx, core, "system", "concern.nudged", concern_id=concern.id)

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from bot import actions
 from bot.commands import AnswerHuddle, HuddleStatus, OpenHuddle, RaiseConcern
 from bot.errors import Refusal
-from bot.model import Anonymity, Answer, ConcernStatus, HuddleResponse, HuddleRun, RunStatus
+from bot.model import Address, Anonymity, Answer, ConcernStatus, HuddleResponse, HuddleRun, RunStatus
 from bot.policy import local_day_label, local_label, name_of, parse_choice, require_leader, resolve_unit
 from bot.publish import post, record, redraw, reply_under
 from bot.reply import Reply
 from bot.routing import unit_channels
 from bot.text import MAX_SHORT_CHARS, clean
-from bot.views import Action, Counts, HuddlePrompt, HuddleSummary, OpenItem
+from bot.views import Action, Counts, HuddlePrompt, HuddleSummary, Notice, OpenItem
 
 if TYPE_CHECKING:
     from bot.config import Unit
@@ -173,7 +173,50 @@ async def _prompt(core: Core, tx: Tx, run: HuddleRun, unit: Unit, *, closed: boo
         counts=await _counts(tx, run),
         closed=closed,
         actions=buttons,
+        rollup=await _rollup(core, tx, unit),
     )
+
+
+async def _rollup(core: Core, tx: Tx, unit: Unit) -> list[str]:
+    """For a department or executive huddle: each unit below it, its latest huddle and what is open."""
+    children = [u for u in core.config.units if u.parent == unit.id]
+    if not children:
+        return []
+    now = core.now()
+    runs = await tx.runs_between(
+        unit_ids=[c.id for c in children], start=now - timedelta(days=2), end=now + timedelta(seconds=1)
+    )
+    below = [c.id for c in children] + [d.id for c in children for d in core.config.descendants(c.id)]
+    open_concerns = await tx.find_concerns(unit_ids=below, statuses=OPEN_STATUSES, limit=5000)
+    lines = []
+    for child in children:
+        subtree = {child.id, *(d.id for d in core.config.descendants(child.id))}
+        held = [r for r in runs if r.unit_id == child.id and r.status != RunStatus.MISSED]
+        missed = [
+            r
+            for r in runs
+            if r.unit_id == child.id
+            and r.status == RunStatus.MISSED
+            and r.scheduled_for >= now - timedelta(days=1)
+        ]
+        if held:
+            latest = held[-1]
+            counts = await _counts(tx, latest)
+            huddle = (
+                f"last huddle {local_label(core, child.id, latest.scheduled_for)}: {counts.responders} "
+                f"answered ({counts.clear} all clear, {counts.concern} concern)"
+            )
+        else:
+            huddle = "no huddle in the last two days"
+        mine = [c for c in open_concerns if c.unit_id in subtree]
+        waiting = sum(1 for c in mine if c.status == ConcernStatus.OPEN)
+        escalated = sum(1 for c in mine if c.status == ConcernStatus.OPEN and c.escalation_level > 0)
+        line = (
+            f"{child.name}: {huddle}; {len(mine)} open concern(s), {waiting} not acknowledged, "
+            f"{escalated} escalated"
+        )
+        lines.append(line + (f"; {len(missed)} missed huddle(s)" if missed else ""))
+    return lines
 
 
 async def open_now(core: Core, tx: Tx, cmd: OpenHuddle) -> Reply:
@@ -355,4 +398,41 @@ async def _summary(core: Core, tx: Tx, run: HuddleRun, unit: Unit) -> HuddleSumm
         good_catches=catches,
         open_items=await _open_items(core, tx, unit),
         missed_runs=missed,
+        rollup=await _rollup(core, tx, unit),
     )
+
+
+def reminder_lead(core: Core, run: HuddleRun) -> timedelta:
+    """How long before a run closes its reminder goes: the configured lead, at most half the window."""
+    window = run.closes_at - (run.opened_at or run.scheduled_for)
+    return min(core.config.huddle_reminder_before, window / 2)
+
+
+async def remind(core: Core, tx: Tx, run: HuddleRun) -> bool:
+    """Post, once, a reminder in the prompt's thread that the huddle is about to close (nobody is tagged)."""
+    assert run.id is not None
+    unit = core.config.unit(run.unit_id)
+    prompts = await tx.posts_for(role="prompt", run_id=run.id)
+    if unit is None or not prompts:
+        return False
+    counts = await _counts(tx, run)
+    minutes = max(1, round((run.closes_at - core.now()).total_seconds() / 60))
+    view = Notice(
+        text=f"This huddle closes in {minutes} min. {counts.responders} answered so far. "
+        "If you haven't yet, use the buttons on the prompt or reply in this thread."
+    )
+    posted = False
+    for root in prompts:
+        address = Address(root.platform or "", root.tenant or "", root.channel, None, root.user_id)
+        posted |= await post(
+            tx,
+            core,
+            address,
+            view,
+            role="reminder",
+            thread_key=root.msg_key,
+            run_id=run.id,
+            msg_key=f"run:{run.id}:reminder:{root.target}",
+            once=True,
+        )
+    return posted

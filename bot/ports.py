@@ -71,6 +71,10 @@ class Tx(Protocol):
         """
         ...
 
+    async def claim_nudges(self, *, now: datetime, limit: int) -> list[Concern]:
+        """Claim acknowledged-but-open concerns whose nudge is due (their ``nudge_at`` comes back cleared)."""
+        ...
+
     async def concern_messages(self, *, concern_id: int) -> list[ConcernMessage]:
         """A concern's conversation, oldest first."""
         ...

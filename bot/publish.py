@@ -29,10 +29,16 @@ async def post(
     concern_id: int | None = None,
     run_id: int | None = None,
     due_at: datetime | None = None,
-) -> None:
-    """Queue ``view`` for ``address``; ``thread_key`` puts it in the thread of an earlier post."""
+    once: bool = False,
+) -> bool:
+    """Queue ``view`` for ``address``; ``thread_key`` puts it in the thread of an earlier post.
+
+    With ``once``, a post whose ``msg_key`` is already queued is not queued again (the unique key is
+    the claim, so two replicas doing the same due work post it once); returns False then.
+    """
     now = core.now()
-    await tx.insert(
+    insert = tx.insert_if_absent if once else tx.insert
+    inserted = await insert(
         OutboxItem(
             op="post",
             role=role,
@@ -51,6 +57,7 @@ async def post(
             run_id=run_id,
         )
     )
+    return inserted is not None
 
 
 async def post_sealed(tx: Tx, core: Core, platform: str, view: View, *, concern_id: int) -> None:

@@ -106,6 +106,7 @@ class HuddlePrompt(_View):
     counts: Counts = Field(default_factory=Counts)
     closed: bool = False
     actions: list[Action] = Field(default_factory=list)
+    rollup: list[str] = Field(default_factory=list)  # a department's or executive huddle: one line a unit
 
 
 class HuddleSummary(_View):
@@ -121,6 +122,7 @@ class HuddleSummary(_View):
     good_catches: list[str] = Field(default_factory=list)
     open_items: list[OpenItem] = Field(default_factory=list)
     missed_runs: list[str] = Field(default_factory=list)
+    rollup: list[str] = Field(default_factory=list)
 
 
 class GoodCatchPost(_View):

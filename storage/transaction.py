@@ -152,6 +152,20 @@ class SqlTx:
         )
         return [_load(Concern, row) for row in await self.conn.execute(statement)]
 
+    async def claim_nudges(self, *, now: datetime, limit: int) -> list[Concern]:
+        c = t.concerns.c
+        waiting = [ConcernStatus.ACKNOWLEDGED, ConcernStatus.IN_PROGRESS]
+        due = sa.select(c.id).where(c.nudge_at <= now, c.status.in_(waiting)).order_by(c.nudge_at).limit(limit)
+        if self.dialect == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        statement = (
+            sa.update(t.concerns)
+            .where(c.id.in_(due.scalar_subquery()), c.nudge_at <= now)
+            .values(nudge_at=None)
+            .returning(*t.concerns.c)
+        )
+        return [_load(Concern, row) for row in await self.conn.execute(statement)]
+
     async def concern_messages(self, *, concern_id: int) -> list[ConcernMessage]:
         m = t.concern_messages.c
         query = sa.select(t.concern_messages).where(m.concern_id == concern_id).order_by(m.id)

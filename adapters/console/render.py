@@ -62,6 +62,9 @@ def render(view: View) -> str:
             if view.open_items:
                 lines.append("  Open items:")
                 lines += [f"    - {i.ref} ({i.severity}, {i.status}): {i.summary}" for i in view.open_items]
+            if view.rollup:
+                lines.append("  Units:")
+                lines += [f"    - {line}" for line in view.rollup]
             lines.append(f"  {_counts(view.counts)}")
             if view.actions:
                 lines.append("  " + " ".join(f"[{a.label}]" for a in view.actions))
@@ -76,6 +79,7 @@ def render(view: View) -> str:
                 lines.append(f"  Still open: {', '.join(i.ref for i in view.open_items)}")
             if view.missed_runs:
                 lines.append(f"  Missed huddles: {', '.join(view.missed_runs)}")
+            lines += [f"  Unit: {line}" for line in view.rollup]
             return "\n".join(lines)
         case ThreadMessage():
             return f"{view.author_label}: {view.text}"
