@@ -7,9 +7,10 @@ import asyncio
 import logging
 import signal
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from bot.clock import Clock, FileClock
 from bot.config import ConfigError, load_config
 from bot.platform import Platform
 from bot.settings import Settings, config_path
@@ -165,8 +166,9 @@ async def _serve(path: Path, settings: Settings, host: str | None, port: int | N
         settings=settings,
         tenants={p.name: p.tenant for p in platforms},
         messengers={p.name: p.messenger for p in platforms},
+        clock=_drill_clock(settings),
     )
-    jobs = Jobs(app.core, app.dispatcher, config_path=path)
+    jobs = Jobs(app.core, app.dispatcher, config_path=path, safety_net=timedelta(seconds=settings.huddlebot_due_every))
     jobs.start()
     web_app = make_web_app(app)
     web_app[SCHEDULER_KEY] = jobs
@@ -191,6 +193,16 @@ async def _serve(path: Path, settings: Settings, host: str | None, port: int | N
     if serving_lock is not None:
         serving_lock.close()
     return 0
+
+
+def _drill_clock(settings: Settings) -> Clock | None:
+    """The shared drill clock, if one is configured (never in production)."""
+    if not settings.huddlebot_drill_clock_file:
+        return None
+    if settings.production:
+        raise SystemExit("huddlebot: HUDDLEBOT_DRILL_CLOCK_FILE is for drills and tests, not production")
+    log.warning("DRILL: time is read from %s, not the system clock", settings.huddlebot_drill_clock_file)
+    return FileClock(settings.huddlebot_drill_clock_file)
 
 
 async def _platforms(settings: Settings) -> list[Platform]:

@@ -44,3 +44,29 @@ class ManualClock:
         if instant.tzinfo is None:
             raise ValueError("instant must carry a time zone")
         self._now = instant.astimezone(UTC)
+
+
+class FileClock:
+    """A clock read from a file holding an ISO-8601 instant: for drills and multi-process tests.
+
+    Every process pointed at the same file shares one simulated time; whoever writes the file moves
+    it. It never goes back: an unreadable or older instant leaves it where it was.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._last: datetime | None = None
+
+    def now(self) -> datetime:
+        """The instant in the file (UTC), or the last one read."""
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                instant = datetime.fromisoformat(handle.read().strip().replace("Z", "+00:00"))
+            if instant.tzinfo is None:
+                raise ValueError("no offset")
+            instant = instant.astimezone(UTC)
+            self._last = instant if self._last is None else max(self._last, instant)
+        except (OSError, ValueError):
+            if self._last is None:
+                self._last = datetime.now(UTC)
+        return self._last

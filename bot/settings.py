@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     huddlebot_host: str = "127.0.0.1"
     huddlebot_port: int = 3000
     huddlebot_log_level: str = "INFO"
+    # How often each replica looks for due work (the cron jobs make huddles punctual regardless).
+    huddlebot_due_every: float = Field(default=15.0, gt=0)
+    # Drills and multi-process tests only: read "now" from this file instead of the system clock.
+    huddlebot_drill_clock_file: str | None = None
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
