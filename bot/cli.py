@@ -1,10 +1,11 @@
-"""The ``huddlebot`` command: console, serve, migrate, check-config, outbox, seal-key."""
+"""The ``huddlebot`` command: console, serve, migrate, check-config, outbox, seal-key, teams-package."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from datetime import datetime, timedelta
@@ -45,6 +46,16 @@ def _parser() -> argparse.ArgumentParser:
     outbox = sub.add_parser("outbox", parents=[common], help="list dead-lettered deliveries")
     outbox.add_argument("--pending", action="store_true", help="list rows still waiting instead")
     sub.add_parser("seal-key", parents=[common], help="print a new HUDDLEBOT_SEAL_KEY for 'notify me'")
+    package = sub.add_parser(
+        "teams-package", parents=[common], help="build the Microsoft Teams app package (zip) to upload"
+    )
+    package.add_argument("--app-id", required=True, help="the Azure Bot's Microsoft App ID (a GUID)")
+    package.add_argument("--out", metavar="FILE", help="where to write it (default huddlebot-teams.zip)")
+    package.add_argument("--version", default="1.0.0", help="app version; raise it for every upload")
+    package.add_argument("--developer", help="your organisation's name, as Teams shows it (32 characters)")
+    package.add_argument("--website", help="https:// page about huddlebot at your organisation")
+    package.add_argument("--privacy-url", help="https:// privacy statement")
+    package.add_argument("--terms-url", help="https:// terms of use")
     return parser
 
 
@@ -52,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``huddlebot`` console script; returns the exit status."""
     args = _parser().parse_args(argv)
     settings = Settings()
-    quiet = args.command in ("console", "check-config", "seal-key", "outbox")
+    quiet = args.command in ("console", "check-config", "seal-key", "outbox", "teams-package")
     logging.basicConfig(
         level=logging.WARNING if quiet else settings.huddlebot_log_level.upper(),
         stream=sys.stderr,
@@ -62,6 +73,18 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "check-config":
         return _check_config(Path(args.file) if args.file else config_path(args.config, settings))
+    if args.command == "teams-package":
+        from adapters.teams.package import run as teams_package
+
+        return teams_package(
+            app_id=args.app_id,
+            out=args.out,
+            version=args.version,
+            developer=args.developer,
+            website=args.website,
+            privacy_url=args.privacy_url,
+            terms_url=args.terms_url,
+        )
     if args.command == "seal-key":
         from bot.sealing import Sealer
 
@@ -168,7 +191,9 @@ async def _serve(path: Path, settings: Settings, host: str | None, port: int | N
         messengers={p.name: p.messenger for p in platforms},
         clock=_drill_clock(settings),
     )
-    jobs = Jobs(app.core, app.dispatcher, config_path=path, safety_net=timedelta(seconds=settings.huddlebot_due_every))
+    jobs = Jobs(
+        app.core, app.dispatcher, config_path=path, safety_net=timedelta(seconds=settings.huddlebot_due_every)
+    )
     jobs.start()
     web_app = make_web_app(app)
     web_app[SCHEDULER_KEY] = jobs
@@ -209,6 +234,27 @@ async def _platforms(settings: Settings) -> list[Platform]:
     """The chat platforms this process serves, from the environment (none: only /healthz)."""
     platforms: list[Platform] = []
     # Each platform adapter adds itself here when its credentials (or development mode) say so.
+    if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
+        from adapters.slack.platform import SlackSetupError
+        from adapters.slack.platform import connect as connect_slack
+
+        try:
+            platforms.append(await connect_slack(settings))
+        except SlackSetupError as error:
+            raise SystemExit(f"huddlebot: {error}") from None
+    from adapters.teams.options import TeamsConfigError, TeamsOptions
+
+    try:
+        teams = TeamsOptions.from_env(settings, os.environ)
+    except TeamsConfigError as error:
+        raise SystemExit(f"huddlebot: {error}") from None
+    if teams is not None:
+        from adapters.teams.platform import TeamsPlatform
+        from storage.conversations import TeamsConversations
+
+        platforms.append(
+            TeamsPlatform(teams, store_factory=lambda app: TeamsConversations(app.core.uow.engine))  # type: ignore[attr-defined]
+        )
     if not platforms:
         log.warning("no chat platform is configured: serving /healthz only")
     return platforms

@@ -367,9 +367,20 @@ async def _tell_reporter(core: Core, tx: Tx, concern: Concern, event: str, text:
 
 
 async def _say(
-    core: Core, tx: Tx, concern: Concern, role: str, author: str | None, label: str, text: str
+    core: Core,
+    tx: Tx,
+    concern: Concern,
+    role: str,
+    author: str | None,
+    label: str,
+    text: str,
+    *,
+    typed_under: str | None = None,
 ) -> None:
-    """Add to the conversation and show it in every card's thread."""
+    """Add to the conversation and show it in every card's thread.
+
+    ``typed_under`` is the card whose thread the message was typed in: it is there already.
+    """
     assert concern.id is not None
     await tx.insert(
         ConcernMessage(
@@ -379,7 +390,7 @@ async def _say(
     await reply_under(
         tx,
         core,
-        await _cards(tx, concern),
+        [card for card in await _cards(tx, concern) if card.msg_key != typed_under],
         ThreadMessage(ref=concern.ref, author_label=label, text=text),
         role="thread",
     )
@@ -457,11 +468,13 @@ def _reporter_hears(concern: Concern) -> str:
     return "The reporter has been told."
 
 
-async def _leader_reply(core: Core, tx: Tx, concern: Concern, person: Person, text: str) -> None:
+async def _leader_reply(
+    core: Core, tx: Tx, concern: Concern, person: Person, text: str, *, typed_under: str | None = None
+) -> None:
     if concern.acknowledged_at is None:
         await _acknowledge(core, tx, concern, person)  # a leader's first reply is an acknowledgement
     name = name_of(core, person)
-    await _say(core, tx, concern, "leader", name, name, text)
+    await _say(core, tx, concern, "leader", name, name, text, typed_under=typed_under)
     await _tell_reporter(core, tx, concern, "reply", f"{name} replied about {concern.ref}: {text}")
     await record(tx, core, _leader_actor(core, person), "concern.replied", concern_id=concern.id)
 
@@ -726,7 +739,7 @@ async def message_in_thread(core: Core, tx: Tx, cmd: MessageInThread) -> Reply:
                 tone="warning",
                 ref=concern.ref,
             )
-        await _leader_reply(core, tx, concern, cmd.person, text)
+        await _leader_reply(core, tx, concern, cmd.person, text, typed_under=root.msg_key)
         return Reply(
             text=f"Added to {concern.ref}. {_reporter_hears(concern)}", tone="success", ref=concern.ref
         )

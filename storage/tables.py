@@ -80,6 +80,13 @@ concerns = sa.Table(
         postgresql_where=sa.text("acknowledged_at IS NULL"),
         sqlite_where=sa.text("acknowledged_at IS NULL"),
     ),
+    # Likewise for nudges: only acknowledged concerns that are still open carry a due nudge.
+    sa.Index(
+        "ix_concerns_due_nudge",
+        "nudge_at",
+        postgresql_where=sa.text("status IN ('acknowledged', 'in_progress')"),
+        sqlite_where=sa.text("status IN ('acknowledged', 'in_progress')"),
+    ),
 )
 
 concern_messages = sa.Table(
@@ -213,4 +220,24 @@ meta = sa.Table(
     metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+)
+
+# Microsoft Teams conversation references: where the bot was installed (a team's channels, a group
+# chat, a person's chat with the bot) and the service URL to reach it. Proactive messages need them.
+# ``user_id`` is set only for a personal chat the person opened with the bot themselves.
+teams_conversations = sa.Table(
+    "teams_conversations",
+    metadata,
+    sa.Column("conversation_id", sa.String(400), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # channel | personal | groupChat
+    sa.Column("tenant_id", sa.String(128), nullable=False),
+    sa.Column("service_url", sa.String(500), nullable=False),
+    sa.Column("bot_id", sa.String(200), nullable=False),
+    sa.Column("team_id", sa.String(200)),
+    sa.Column("name", sa.String(300)),
+    sa.Column("user_id", sa.String(200)),
+    sa.Column("installed_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_teams_conversations_tenant_user", "tenant_id", "user_id"),
+    sa.Index("ix_teams_conversations_team_id", "team_id"),
 )

@@ -1,0 +1,426 @@
+"""One Teams activity in, core commands run, the answer out: messages, installs, card actions, dialogs.
+
+What is said to the bot in a channel is public; what is typed in a dialog is not. So:
+* typed commands answer in the thread they were typed in (everyone there saw the question);
+* a leader's plain reply under a concern card, or a comment under a huddle prompt, is not answered in
+  the channel (the card and the thread show what happened); a refusal goes to the person's own chat;
+* anonymous concerns and follow-ups come only through dialogs, and their answers stay in the dialog.
+Nothing here logs message text or who sent it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.teams import cards, dialogs
+from adapters.teams.activity import Inbound, mentions_bot, plain_text, quoted_message, read
+from adapters.teams.connector import BotConnector, ConnectorError
+from adapters.teams.messenger import TeamsMessenger
+from adapters.teams.references import References
+from adapters.teams.translate import Local, is_command, translate
+from bot import actions
+from bot import commands as c
+from bot.core import Core
+from bot.errors import Refusal
+from bot.model import Address, Anonymity, Answer, Person, concern_reference
+from bot.views import ConcernCard, Notice
+
+log = logging.getLogger("huddlebot.teams")
+
+RAISE_CONCERN = "raiseConcern"
+FOLLOW_UP = "followUpConcern"
+CARD_RESPONSE = "application/vnd.microsoft.card.adaptive"
+MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
+FULL_TEXT_CHUNK = 7_000  # characters per "full text" card: at most ~21 KB of UTF-8
+# Questions that change nothing: a resent one is simply answered again, so no dedupe row is written.
+READ_ONLY = (c.HuddleStatus, c.ShowConcern, c.ShowHome)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The HTTP answer to one activity (an invoke's body, or nothing)."""
+
+    status: int = 200
+    body: dict[str, Any] | None = None
+
+
+def teams_words(text: str) -> str:
+    """The core's replies name Slack-style commands; say them the Teams way."""
+    return (
+        text.replace("/concern follow-up", "the *Follow up on an anonymous concern* dialog with")
+        .replace("/concern ack", "ack")
+        .replace("/concern", "concern")
+        .replace("/huddle", "huddle")
+        .replace("/goodcatch", "goodcatch")
+    )
+
+
+def _card_response(content: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": 200, "type": CARD_RESPONSE, "value": cards.fit(content)}
+
+
+def _message_response(text: str) -> dict[str, Any]:
+    return {"statusCode": 200, "type": MESSAGE_RESPONSE, "value": teams_words(text)[:1000]}
+
+
+class TeamsBot:
+    """Handles activities for one core."""
+
+    def __init__(
+        self, core: Core, *, connector: BotConnector, references: References, messenger: TeamsMessenger
+    ) -> None:
+        self.core = core
+        self.connector = connector
+        self.references = references
+        self.messenger = messenger
+
+    async def handle(self, activity: dict[str, Any]) -> Outcome:
+        """Route one activity by type."""
+        inbound = read(activity)
+        if inbound.type == "message":
+            await self._message(inbound)
+            return Outcome()
+        if inbound.type == "invoke":
+            return await self._invoke(inbound)
+        if inbound.type == "conversationUpdate":
+            await self._conversation_update(inbound)
+            return Outcome()
+        if inbound.type == "installationUpdate":
+            await self._installation_update(inbound)
+            return Outcome()
+        return Outcome()
+
+    # --- messages ---------------------------------------------------------------------------------
+
+    async def _message(self, inbound: Inbound) -> None:
+        if isinstance(inbound.raw.get("value"), dict) and not inbound.raw.get("text"):
+            await self._card_submit(inbound)
+            return
+        if inbound.kind == "personal":
+            await self.references.remember(inbound, user_id=inbound.user_id)
+            text = plain_text(inbound)
+            if is_command(text):
+                await self._command(inbound)
+            elif (quoted := quoted_message(inbound)) and text:
+                # A reply to one of the bot's messages in this chat: the core knows which concern it is.
+                where = Address(inbound.where.platform, inbound.tenant, inbound.base_conversation, quoted)
+                await self._in_thread(inbound, where, text)
+            else:
+                await self._reply_card(inbound, cards.help_card())
+            return
+        await self.references.remember(inbound)
+        addressed = mentions_bot(inbound)
+        text = plain_text(inbound)
+        if addressed and is_command(text):
+            await self._command(inbound)
+        elif inbound.thread_root is not None and text and self._ours(inbound.base_conversation):
+            # With ChannelMessage.Read.Group every channel reply arrives; only the bot's threads matter,
+            # and the bot posts only in the channels the organisation file names.
+            await self._in_thread(inbound, inbound.where, text)
+        elif addressed:
+            await self._reply_card(inbound, cards.help_card())
+        # Anything else is channel chatter the bot was not asked about: ignored, never logged or stored.
+
+    def _ours(self, channel: str) -> bool:
+        return self.core.config.unit_for_channel("teams", channel) is not None
+
+    async def _command(self, inbound: Inbound) -> None:
+        command = translate(inbound)
+        if isinstance(command, Local):
+            if command.kind == "help":
+                await self._reply_card(inbound, cards.help_card())
+            else:
+                tone = "error" if command.kind == "refused" else "info"
+                await self._reply_card(inbound, cards.reply_card(command.text, tone))
+            return
+        key = None if isinstance(command, READ_ONLY) else inbound.event_key()
+        reply = await self.core.handle(command, event_key=key)
+        if reply.silent:
+            return
+        await self._reply_card(inbound, cards.reply_card(teams_words(reply.text), reply.tone))
+        if reply.detail is not None:
+            await self._send_detail(inbound, reply.detail)
+
+    async def _in_thread(self, inbound: Inbound, where: Address, text: str) -> None:
+        reply = await self.core.handle(
+            c.MessageInThread(person=inbound.person, where=where, text=text), event_key=inbound.event_key()
+        )
+        if reply.silent:
+            return
+        if inbound.kind == "personal":
+            await self._reply_card(inbound, cards.reply_card(teams_words(reply.text), reply.tone))
+        elif reply.tone != "success":  # a success shows in the thread itself; a "no" goes to the person only
+            await self._privately(inbound.person, teams_words(reply.text), reply.tone)
+
+    async def _send_detail(self, inbound: Inbound, view: Any) -> None:
+        content = cards.render(view)
+        await self._reply_card(inbound, content)
+        if isinstance(view, ConcernCard) and cards.fit(content) is not content:
+            # The card was shortened to fit a Teams message: the whole text follows, in parts.
+            parts = [view.text[i : i + FULL_TEXT_CHUNK] for i in range(0, len(view.text), FULL_TEXT_CHUNK)]
+            for number, part in enumerate(parts, 1):
+                title = f"{view.ref} · full text, part {number} of {len(parts)}"
+                body = [cards.text_block(title, weight="Bolder"), cards.text_block(cards.safe(part))]
+                await self._reply_card(inbound, cards.card(body))
+
+    async def _reply_card(self, inbound: Inbound, content: dict[str, Any]) -> None:
+        """Answer in the conversation (and thread) the activity came from."""
+        conversation = inbound.conversation_id if inbound.kind == "channel" else inbound.base_conversation
+        activity = cards.message(content)
+        activity["replyToId"] = inbound.id
+        try:
+            await self.connector.send(inbound.service_url, conversation, activity)
+        except ConnectorError as error:
+            log.warning("could not answer in Teams (%s %s)", error.status, error.code)
+
+    async def _privately(self, person: Person, text: str, tone: str) -> None:
+        """A note for ``person`` only (Teams has no ephemeral messages in channels): to their chat."""
+        try:
+            await self.messenger.post(Address.dm(person), Notice(text=text, tone=tone))  # type: ignore[arg-type]
+        except Exception as error:  # a person who blocked the bot; nothing else to do
+            log.info("could not send a private note (%s)", type(error).__name__)
+
+    # --- card buttons -------------------------------------------------------------------------------
+
+    def _action_command(self, person: Person, verb: str, data: dict[str, Any]) -> c.Command:
+        """The core command a card button asks for (``Refusal`` for an unreadable or unknown one)."""
+        value = data.get(cards.DATA_KEY)
+        parsed = actions.parse_action(value if isinstance(value, str) else "")
+        action = parsed.action
+
+        def text(key: str | None) -> str:
+            raw = data.get(key or "")
+            return raw.strip() if isinstance(raw, str) else ""
+
+        if parsed.concern_id is not None:
+            ref = concern_reference(parsed.concern_id)
+            if action == "acknowledge":
+                return c.AcknowledgeConcern(person=person, ref=ref)
+            if action == "in_progress":
+                return c.SetConcernStatus(person=person, ref=ref, status="in_progress")
+            if action == "reply":
+                return c.ReplyToConcern(person=person, ref=ref, text=text(cards.input_for("reply")))
+            if action == "resolve":
+                return c.ResolveConcern(person=person, ref=ref, text=text(cards.input_for("resolve")))
+        if parsed.run_id is not None:
+            where = Address("teams", person.tenant)
+            if action == "answer_clear":
+                return c.AnswerHuddle(person=person, where=where, answer=Answer.CLEAR, run_id=parsed.run_id)
+            if action == "answer_goodcatch":
+                return c.AnswerHuddle(
+                    person=person,
+                    where=where,
+                    answer=Answer.GOOD_CATCH,
+                    text=text(cards.input_for("answer_goodcatch")) or None,
+                    run_id=parsed.run_id,
+                )
+        raise Refusal("That button is out of date. Please use the latest message.", code="bad_action")
+
+    async def _execute(self, inbound: Inbound) -> Outcome:
+        """``adaptiveCard/action``: run the action, answer with the refreshed card (or a short message)."""
+        action = inbound.value.get("action") if isinstance(inbound.value.get("action"), dict) else {}
+        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        verb = action.get("verb") if isinstance(action.get("verb"), str) else ""
+        try:
+            command = self._action_command(inbound.person, verb, data)
+        except Refusal as refusal:
+            return Outcome(body=_message_response(refusal.message))
+        reply = await self.core.handle(command, event_key=inbound.event_key())
+        if not reply.ok:
+            return Outcome(body=_message_response(reply.text))  # nothing changed; the card stays as it was
+        ref = getattr(command, "ref", None)
+        if ref is not None:
+            # The clicker sees the new card at once; the outbox updates it for everyone else.
+            shown = await self.core.handle(c.ShowConcern(person=inbound.person, ref=ref))
+            if isinstance(shown.detail, ConcernCard):
+                return Outcome(body=_card_response(cards.concern_card(shown.detail)))
+        return Outcome(body=_message_response(reply.text or "Done."))
+
+    async def _card_submit(self, inbound: Inbound) -> None:
+        """An ``Action.Submit`` on a card (older clients): the same actions, answered with a message."""
+        data = inbound.value
+        if cards.DATA_KEY not in data:
+            return  # not one of ours
+        try:
+            command = self._action_command(inbound.person, "", data)
+        except Refusal as refusal:
+            await self._reply_card(inbound, cards.reply_card(refusal.message, "error"))
+            return
+        reply = await self.core.handle(command, event_key=inbound.event_key())
+        if not reply.silent:
+            await self._privately(inbound.person, teams_words(reply.text), reply.tone)
+
+    # --- invokes (card actions, dialogs) ------------------------------------------------------------
+
+    async def _invoke(self, inbound: Inbound) -> Outcome:
+        name = inbound.name or ""
+        if name == "adaptiveCard/action":
+            return await self._execute(inbound)
+        if name in ("composeExtension/fetchTask", "task/fetch"):
+            return self._fetch_task(inbound)
+        if name in ("composeExtension/submitAction", "task/submit"):
+            return await self._submit_task(inbound)
+        return Outcome(body={})
+
+    def _unit_here(self, inbound: Inbound) -> str | None:
+        channel = inbound.channel_data.get("channel")
+        channel_id = channel.get("id") if isinstance(channel, dict) else None
+        found = self.core.config.unit_for_channel("teams", channel_id or inbound.base_conversation)
+        return found[0].id if found else None
+
+    def _fetch_task(self, inbound: Inbound) -> Outcome:
+        value = inbound.value
+        command = value.get("commandId")
+        data = value.get("data") if isinstance(value.get("data"), dict) else {}
+        if command == FOLLOW_UP or data.get(dialogs.FORM_KEY) == dialogs.FOLLOW_UP_FORM:
+            return Outcome(
+                body=dialogs.task(dialogs.follow_up_form(), title="Follow up on an anonymous concern")
+            )
+        run_id = None
+        if isinstance(data.get(cards.DATA_KEY), str):
+            try:
+                run_id = actions.parse_action(data[cards.DATA_KEY]).run_id
+            except Refusal:
+                run_id = None
+        form = dialogs.ConcernForm(unit=self._unit_here(inbound), run_id=run_id)
+        return Outcome(body=self._concern_dialog(form))
+
+    def _concern_dialog(
+        self, form: dialogs.ConcernForm, warning: str | None = None, phi: bool = False
+    ) -> dict[str, Any]:
+        content = dialogs.concern_form(
+            self.core.config,
+            form,
+            notify_available=self.core.sealer is not None,
+            warning=teams_words(warning) if warning else None,
+            phi_warning=phi,
+        )
+        return dialogs.task(content, title="Raise a safety concern")
+
+    async def _submit_task(self, inbound: Inbound) -> Outcome:
+        value = inbound.value
+        data = value.get("data") if isinstance(value.get("data"), dict) else {}
+        kind = data.get(dialogs.FORM_KEY) or (
+            dialogs.FOLLOW_UP_FORM if value.get("commandId") == FOLLOW_UP else dialogs.CONCERN_FORM
+        )
+        if kind == dialogs.FOLLOW_UP_FORM:
+            return await self._follow_up(inbound, data)
+        return await self._raise(inbound, data)
+
+    async def _raise(self, inbound: Inbound, data: dict[str, Any]) -> Outcome:
+        form = dialogs.ConcernForm.from_submit(data)
+        anonymous = form.anonymity == Anonymity.ANONYMOUS
+        # An anonymous concern carries nothing of where it was typed beyond a team channel (never a chat id).
+        channel = inbound.base_conversation if inbound.kind == "channel" else None
+        where = Address("teams", inbound.tenant, channel=None if anonymous else channel)
+        command = c.RaiseConcern(
+            person=inbound.person,
+            where=where,
+            text=form.text,
+            unit=form.unit,
+            severity=form.severity,
+            category=form.category,
+            concern_type=form.concern_type,
+            anonymity=form.anonymity,
+            notify_me=form.notify_me and anonymous,
+            post_anyway=form.post_anyway,
+        )
+        reply = await self.core.handle(command, event_key=inbound.event_key())
+        if reply.code == "duplicate":
+            return Outcome(body=dialogs.task_message("This concern was already received."))
+        if not reply.ok:
+            return Outcome(
+                body=self._concern_dialog(
+                    form, reply.text, phi=reply.code == "phi_warning" or form.post_anyway
+                )
+            )
+        if form.run_id is not None and form.anonymity == Anonymity.NAMED:
+            # Raised from a huddle prompt: count the answer too (never for a confidential or anonymous one).
+            await self.core.handle(
+                c.AnswerHuddle(person=inbound.person, where=where, answer=Answer.CONCERN, run_id=form.run_id)
+            )
+        receipt = dialogs.receipt_card(teams_words(reply.text), code=reply.receipt_code)
+        return Outcome(body=dialogs.task(receipt, title="Concern received", height="medium"))
+
+    async def _follow_up(self, inbound: Inbound, data: dict[str, Any]) -> Outcome:
+        code = data.get("code").strip() if isinstance(data.get("code"), str) else ""
+        text = data.get("text").strip() if isinstance(data.get("text"), str) else ""
+        reply = await self.core.handle(
+            c.FollowUp(person=inbound.person, code=code, text=text or None),
+            event_key=inbound.event_key() if text else None,
+        )
+        title = "Follow up on an anonymous concern"
+        if not reply.ok:
+            return Outcome(
+                body=dialogs.task(dialogs.follow_up_form(code=code, error=reply.text), title=title)
+            )
+        return Outcome(
+            body=dialogs.task(dialogs.follow_up_form(code=code, result=teams_words(reply.text)), title=title)
+        )
+
+    # --- installation -----------------------------------------------------------------------------
+
+    async def _conversation_update(self, inbound: Inbound) -> None:
+        raw = inbound.raw
+        added = [m for m in raw.get("membersAdded") or [] if isinstance(m, dict)]
+        removed = [m for m in raw.get("membersRemoved") or [] if isinstance(m, dict)]
+        event = inbound.channel_data.get("eventType")
+        if any(m.get("id") == inbound.bot_id for m in removed) or event == "teamDeleted":
+            await self._uninstalled(inbound)
+            return
+        if any(m.get("id") == inbound.bot_id for m in added):
+            await self._installed(inbound)
+            return
+        channel = (
+            inbound.channel_data.get("channel")
+            if isinstance(inbound.channel_data.get("channel"), dict)
+            else {}
+        )
+        if event in ("channelCreated", "channelRenamed", "channelRestored") and channel.get("id"):
+            await self.references.remember(
+                inbound, conversation_id=channel["id"], kind="channel", name=channel.get("name")
+            )
+        elif event == "channelDeleted" and channel.get("id"):
+            await self.references.forget(channel["id"])
+
+    async def _installation_update(self, inbound: Inbound) -> None:
+        action = str(inbound.raw.get("action") or "")
+        if action.startswith("remove"):
+            await self._uninstalled(inbound)
+        elif action.startswith("add"):
+            await self._installed(inbound)
+
+    async def _installed(self, inbound: Inbound) -> None:
+        if inbound.kind == "personal":
+            new = await self.references.remember(inbound, user_id=inbound.user_id)
+        else:
+            new = await self.references.remember(inbound)
+        if inbound.kind == "channel" and inbound.team_id:
+            await self._remember_team_channels(inbound)
+        log.info("Teams: installed in a %s (%s)", inbound.kind, "new" if new else "known")
+        if new:
+            activity = cards.message(cards.help_card(greeting=True), summary="Hello from huddlebot")
+            try:
+                await self.connector.send(inbound.service_url, inbound.base_conversation, activity)
+            except ConnectorError as error:
+                log.warning("could not say hello in Teams (%s %s)", error.status, error.code)
+
+    async def _remember_team_channels(self, inbound: Inbound) -> None:
+        """Every channel of the team: huddle prompts and concern cards may go to any of them."""
+        assert inbound.team_id is not None
+        try:
+            channels = await self.connector.team_channels(inbound.service_url, inbound.team_id)
+        except ConnectorError as error:
+            log.warning("could not list the team's channels (%s %s)", error.status, error.code)
+            return
+        for channel in channels:
+            name = channel.get("name") if isinstance(channel.get("name"), str) else "General"
+            await self.references.remember(inbound, conversation_id=channel["id"], kind="channel", name=name)
+
+    async def _uninstalled(self, inbound: Inbound) -> None:
+        if inbound.kind == "channel" and inbound.team_id:
+            await self.references.forget_team(inbound.team_id)
+        await self.references.forget(inbound.base_conversation)
+        log.info("Teams: removed from a %s", inbound.kind)

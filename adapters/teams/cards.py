@@ -1,0 +1,436 @@
+"""Core views → Adaptive Cards 1.5 (the card schema Teams needs for ``Action.Execute``).
+
+Buttons: Acknowledge / In progress are ``Action.Execute`` (the bot answers the invoke with the
+refreshed card); Reply and Resolve open an inline form (``Action.ShowCard``) whose ``Action.Execute``
+carries the text; "Raise a concern" on a huddle prompt opens the concern dialog (``task/fetch``).
+Every action carries the core's versioned value (``bot.actions``) under ``data.huddlebot``.
+
+A Teams message is at most about 28 KB: ``fit`` shortens the longest text until the card fits, and
+says so on the card, so a send never fails for size.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.views import (
+    Action,
+    ConcernCard,
+    Counts,
+    GoodCatchPost,
+    HuddlePrompt,
+    HuddleSummary,
+    Notice,
+    OpenItem,
+    ReporterUpdate,
+    ThreadMessage,
+)
+
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+# Teams refuses messages over ~28 KB (the whole activity); the card gets this much, the envelope the rest.
+CARD_LIMIT_BYTES = 25_000
+DATA_KEY = "huddlebot"
+SHORTENED = "… (shortened: too long for one Teams message)"
+
+Card = dict[str, Any]
+
+_TONE_COLOR = {"info": "default", "success": "good", "warning": "warning", "error": "attention"}
+_SEVERITY_COLOR = {"immediate": "attention", "high": "attention", "moderate": "warning", "low": "default"}
+_INPUT_IDS = {"reply": "reply_text", "resolve": "what_we_did", "answer_goodcatch": "goodcatch_text"}
+
+
+def safe(text: str) -> str:
+    """User text for a TextBlock: links and images in markdown are shown as typed, not followed."""
+    text = text.replace("](", "]\u200b(").replace("![", "!\u200b[")
+    # A single newline is not a line break in Teams' card markdown; a blank line is.
+    return "\n\n".join(line for line in text.splitlines())
+
+
+def text_block(text: str, **style: Any) -> dict[str, Any]:
+    """A wrapping TextBlock."""
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def card(
+    body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None, *, fallback: str = ""
+) -> Card:
+    """An Adaptive Card 1.5."""
+    out: Card = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": "1.5", "body": body}
+    if actions:
+        out["actions"] = actions
+    if fallback:
+        out["fallbackText"] = safe(fallback[:300])
+    return out
+
+
+def attachment(content: Card) -> dict[str, Any]:
+    """The attachment carrying a card."""
+    return {"contentType": CARD_TYPE, "content": content}
+
+
+def message(content: Card, *, summary: str = "") -> dict[str, Any]:
+    """A message activity with one card (``summary`` is the plain-text preview)."""
+    activity: dict[str, Any] = {"type": "message", "attachments": [attachment(fit(content))]}
+    if summary:
+        activity["summary"] = summary[:200]
+    return activity
+
+
+def size(content: Card) -> int:
+    """Bytes the card takes in a message."""
+    return len(json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def fit(content: Card, limit: int = CARD_LIMIT_BYTES) -> Card:
+    """``content``, with its longest texts shortened (and marked so) until it fits in ``limit`` bytes."""
+    if size(content) <= limit:
+        return content
+    shrunk = json.loads(json.dumps(content))
+    for _ in range(40):
+        over = size(shrunk) - limit
+        if over <= 0:
+            return shrunk
+        block = max(_text_blocks(shrunk), key=lambda b: len(b["text"].encode()), default=None)
+        if block is None or len(block["text"]) <= len(SHORTENED) + 20:
+            break
+        text = block["text"].removesuffix(SHORTENED)
+        encoded = text.encode()
+        keep = max(0, min(len(encoded) - over - len(SHORTENED.encode()) - 64, len(encoded) // 2 + 1))
+        if len(encoded) - keep < 64:  # always make real progress
+            keep = max(0, len(encoded) - 2 * over - 256)
+        block["text"] = encoded[:keep].decode(errors="ignore").rstrip() + SHORTENED
+    return card(
+        [text_block("This message is too large to show in Teams. Open huddlebot in a personal chat for it.")],
+        fallback="Too large to show in Teams.",
+    )
+
+
+def _text_blocks(node: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        if node.get("type") == "TextBlock" and isinstance(node.get("text"), str):
+            found.append(node)
+        for value in node.values():
+            found.extend(_text_blocks(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_text_blocks(item))
+    return found
+
+
+# --- actions ------------------------------------------------------------------------------------------
+
+
+def execute(verb: str, title: str, value: str, *, style: str | None = None) -> dict[str, Any]:
+    """An ``Action.Execute`` carrying the core's action value."""
+    action: dict[str, Any] = {
+        "type": "Action.Execute",
+        "title": title,
+        "verb": verb,
+        "data": {DATA_KEY: value},
+    }
+    if style:
+        action["style"] = "positive" if style == "primary" else "destructive"
+    return action
+
+
+def _with_text(action: Action, label: str, placeholder: str, send: str) -> dict[str, Any]:
+    input_id = _INPUT_IDS[action.id]
+    form = {
+        "type": "AdaptiveCard",
+        "body": [
+            {
+                "type": "Input.Text",
+                "id": input_id,
+                "label": label,
+                "placeholder": placeholder,
+                "isMultiline": True,
+                "isRequired": True,
+                "errorMessage": "Please write a few words.",
+                "maxLength": 4000,
+            }
+        ],
+        "actions": [execute(action.id, send, action.value)],
+    }
+    return {"type": "Action.ShowCard", "title": action.label, "card": form}
+
+
+def render_action(action: Action) -> dict[str, Any]:
+    """A core button as a Teams card action."""
+    if action.id == "reply":
+        return _with_text(
+            action, "Your reply (the reporter is told)", "What do you want to say?", "Send reply"
+        )
+    if action.id == "resolve":
+        return _with_text(action, "What we did", "What was done about it?", "Resolve")
+    if action.id == "answer_goodcatch":
+        return _with_text(action, "The good catch", "Who caught what?", "Share")
+    if action.id == "answer_concern":
+        # Opens the concern dialog: the form, the anonymity choice and the PHI check live there.
+        return {
+            "type": "Action.Submit",
+            "title": action.label,
+            "data": {"msteams": {"type": "task/fetch"}, DATA_KEY: action.value},
+        }
+    return execute(action.id, action.label, action.value, style=action.style)
+
+
+def input_for(verb: str) -> str | None:
+    """The id of the text input an action's form carries (None for a plain button)."""
+    return _INPUT_IDS.get(verb)
+
+
+# --- views --------------------------------------------------------------------------------------------
+
+
+def concern_card(view: ConcernCard) -> Card:
+    """The card leaders work from."""
+    body: list[dict[str, Any]] = []
+    if view.headline:
+        body.append(text_block(safe(view.headline), weight="Bolder", color="attention"))
+    body.append(
+        text_block(
+            f"{view.ref} · {view.severity.upper()} · {view.concern_type}",
+            size="Medium",
+            weight="Bolder",
+            color=_SEVERITY_COLOR.get(view.severity, "default"),
+        )
+    )
+    status = view.status
+    if view.acknowledged_label and not view.resolved_label:
+        status += f" ({view.acknowledged_label})"
+    facts = [
+        ("Unit", view.unit_name),
+        ("Aim", view.category),
+        ("Reporter", view.reporter_label),
+        ("Raised", view.raised_label),
+        ("Status", status),
+    ]
+    body.append({"type": "FactSet", "facts": [{"title": t, "value": safe(v)} for t, v in facts]})
+    if view.phi_flagged:
+        body.append(
+            text_block(
+                "The reporter confirmed this is safe to post (it looked like it held a patient identifier).",
+                isSubtle=True,
+                size="Small",
+            )
+        )
+    body.append({"type": "Container", "style": "emphasis", "items": [text_block(safe(view.text))]})
+    if view.resolution:
+        body.append(
+            text_block(
+                f"**Resolved** by {safe(view.resolved_label or '')}. What we did: {safe(view.resolution)}"
+            )
+        )
+    if view.actions:
+        body.append(text_block("Reply in this thread to answer the reporter.", isSubtle=True, size="Small"))
+    return card(
+        body,
+        [render_action(a) for a in view.actions],
+        fallback=f"{view.ref}: {view.severity} concern for {view.unit_name} ({view.status})",
+    )
+
+
+def _counts(counts: Counts) -> str:
+    return (
+        f"{counts.responders} answered: {counts.clear} all clear, {counts.concern} concern, "
+        f"{counts.goodcatch} good catch, {counts.comments} comment(s)"
+    )
+
+
+def _open_items(items: list[OpenItem]) -> list[dict[str, Any]]:
+    if not items:
+        return []
+    lines = "\n".join(f"- {i.ref} ({i.severity}, {i.status}): {i.summary}" for i in items)
+    return [text_block("**Follow up: still open**", spacing="Medium"), text_block(safe(lines))]
+
+
+def huddle_prompt(view: HuddlePrompt) -> Card:
+    """The daily safety check-in."""
+    state = "closed" if view.closed else f"open until {view.closes_label}"
+    body = [
+        text_block(f"Safety huddle · {view.unit_name}", size="Medium", weight="Bolder"),
+        text_block(f"{view.when_label} ({state})", isSubtle=True, spacing="None"),
+        text_block(safe("\n".join(f"{n}. {q}" for n, q in enumerate(view.questions, 1)))),
+        *_open_items(view.open_items),
+        text_block(_counts(view.counts), isSubtle=True, size="Small"),
+    ]
+    if not view.closed:
+        body.append(text_block("Reply in this thread to add a comment.", isSubtle=True, size="Small"))
+    return card(body, [render_action(a) for a in view.actions], fallback=f"Safety huddle · {view.unit_name}")
+
+
+def huddle_summary(view: HuddleSummary) -> Card:
+    """Posted in the prompt's thread when the huddle closes."""
+    body = [
+        text_block(f"Huddle summary · {view.unit_name}", size="Medium", weight="Bolder"),
+        text_block(view.when_label, isSubtle=True, spacing="None"),
+        text_block(_counts(view.counts)),
+    ]
+    if view.comments:
+        body.append(text_block(safe("\n".join(f"- {c}" for c in view.comments))))
+    if view.concerns_raised:
+        body.append(text_block(f"Concerns raised: {', '.join(view.concerns_raised)}"))
+    if view.good_catches:
+        body.append(text_block(safe("\n".join(f"- Good catch: {g}" for g in view.good_catches))))
+    if view.open_items:
+        body.append(text_block(f"Still open: {', '.join(i.ref for i in view.open_items)}"))
+    if view.missed_runs:
+        body.append(text_block(f"Missed huddles: {', '.join(view.missed_runs)}", color="warning"))
+    return card(body, fallback=f"Huddle summary · {view.unit_name}")
+
+
+def thread_message(view: ThreadMessage) -> Card:
+    """A message in a concern's conversation."""
+    return card(
+        [
+            text_block(f"**{safe(view.author_label)}** · {view.ref}"),
+            text_block(safe(view.text), spacing="None"),
+        ],
+        fallback=f"{view.author_label}: {view.text}"[:300],
+    )
+
+
+_UPDATE_TITLES = {
+    "received": "Concern received",
+    "acknowledged": "Your concern was acknowledged",
+    "reply": "A reply about your concern",
+    "status": "Your concern is being worked on",
+    "resolved": "Your concern was resolved",
+    "reopened": "Your concern was reopened",
+    "nudge": "There is news on your concern",
+}
+
+
+def reporter_update(view: ReporterUpdate) -> Card:
+    """What the reporter is told about their concern."""
+    title = _UPDATE_TITLES.get(view.event, "About your concern")
+    return card(
+        [text_block(f"{title} · {view.ref}", weight="Bolder"), text_block(safe(view.text))],
+        fallback=f"{title} · {view.ref}",
+    )
+
+
+def good_catch(view: GoodCatchPost) -> Card:
+    """Recognition in the unit's channel."""
+    return card(
+        [
+            text_block(f"Good catch! · {view.unit_name}", size="Medium", weight="Bolder", color="good"),
+            text_block(f"**{safe(view.giver_label)}** recognised **{safe(view.recipient_label)}**"),
+            text_block(safe(view.text)),
+        ],
+        fallback=f"Good catch! {view.giver_label} recognised {view.recipient_label}",
+    )
+
+
+def notice(view: Notice) -> Card:
+    """A short message."""
+    body = []
+    color = _TONE_COLOR.get(view.tone, "default")
+    if view.title:
+        body.append(text_block(safe(view.title), weight="Bolder", color=color))
+    body.append(text_block(safe(view.text), **({} if view.title else {"color": color})))
+    return card(body, fallback=(f"{view.title}: " if view.title else "") + view.text[:200])
+
+
+def reply_card(text: str, tone: str = "info") -> Card:
+    """The answer to whoever sent a command."""
+    return notice(Notice(text=text, tone=tone))  # type: ignore[arg-type]
+
+
+def render(view: Any) -> Card:
+    """Any core view as a card."""
+    match view:
+        case ConcernCard():
+            return concern_card(view)
+        case HuddlePrompt():
+            return huddle_prompt(view)
+        case HuddleSummary():
+            return huddle_summary(view)
+        case ThreadMessage():
+            return thread_message(view)
+        case ReporterUpdate():
+            return reporter_update(view)
+        case GoodCatchPost():
+            return good_catch(view)
+        case Notice():
+            return notice(view)
+    if getattr(view, "kind", None) == "home":
+        return home(view)
+    return card([text_block(safe(str(view)))])
+
+
+def summary_of(view: Any) -> str:
+    """A one-line preview (shown in notifications), never more than a reference and a kind."""
+    match view:
+        case ConcernCard():
+            return f"{view.ref}: {view.severity} concern · {view.unit_name}"
+        case HuddlePrompt():
+            return f"Safety huddle · {view.unit_name}"
+        case HuddleSummary():
+            return f"Huddle summary · {view.unit_name}"
+        case ThreadMessage():
+            return f"{view.author_label} · {view.ref}"
+        case ReporterUpdate():
+            return f"{_UPDATE_TITLES.get(view.event, 'About your concern')} · {view.ref}"
+        case GoodCatchPost():
+            return f"Good catch! · {view.unit_name}"
+        case Notice():
+            return view.title or view.text[:80]
+    return "huddlebot"
+
+
+def home(view: Any) -> Card:
+    """A person's own page (``ShowHome``): their concerns and, for leaders, the open ones."""
+    body = [text_block(safe(view.title), size="Medium", weight="Bolder")]
+
+    def lines(items: list[Any], with_reporter: bool) -> str:
+        return "\n".join(
+            f"- **{i.ref}** {i.severity} · {i.status} · {i.unit_name} · {i.raised_label}"
+            + (f" · {i.reporter_label}" if with_reporter and i.reporter_label else "")
+            + f": {i.summary}"
+            for i in items
+        )
+
+    body.append(text_block("**Your concerns**", spacing="Medium"))
+    body.append(text_block(safe(lines(view.mine, False)) if view.mine else safe(view.mine_note or "None.")))
+    if view.leader_units:
+        body.append(text_block(f"**Open in {', '.join(view.leader_units)}**", spacing="Medium"))
+        body.append(
+            text_block(safe(lines(view.open_in_units, True)) if view.open_in_units else "Nothing open.")
+        )
+    return card(body, fallback=view.title)
+
+
+HELP_TEXT = (
+    "**concern** *what happened*: raise a safety concern with your name "
+    "(`--confidential` in a personal chat: only the patient-safety officer sees it; `--severity high`, "
+    "`--type falls`, `--unit 4west`).\n"
+    "**Raise a safety concern** (under the message box, **+** or **…**): the form, "
+    "including **anonymous**.\n"
+    "**huddle now** · **huddle status**: start or check the unit's huddle.\n"
+    "**goodcatch** *@colleague what they caught*: recognise a colleague.\n"
+    "**mine**: the concerns you raised with your name (in a personal chat). To answer the leaders about "
+    "one, reply to my message about it, or write `reply C-1042 your answer`.\n"
+    "Leaders: press **Acknowledge** on a concern card or reply in its thread; "
+    "`ack`, `reply`, `resolve`, `show` *C-1042* also work.\n"
+    "In a channel, @mention me first."
+)
+
+
+def help_card(*, greeting: bool = False) -> Card:
+    """The short help (also the hello after installation)."""
+    body = []
+    if greeting:
+        body.append(
+            text_block(
+                "Hello, I'm huddlebot. I post your unit's daily safety huddle and carry safety concerns "
+                "to the leaders who can act on them, and their answers back.",
+                wrap=True,
+            )
+        )
+    body.append(text_block("What you can ask me", weight="Bolder"))
+    body.append(text_block(HELP_TEXT))
+    return card(body, fallback="huddlebot: type help for the commands.")

@@ -1,0 +1,268 @@
+"""The dialogs (Teams task modules): "Raise a safety concern" and the anonymous follow-up.
+
+A dialog is the Teams analogue of a Slack modal: what is typed in it is not a chat message, so it is
+the only way in for an anonymous concern, and the only place its receipt code is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.teams.cards import CARD_TYPE, card, safe, text_block
+from bot.config import OrgConfig
+from bot.model import Anonymity, ConcernType, QualityAim, Severity
+
+CONCERN_FORM = "concern"
+FOLLOW_UP_FORM = "follow_up"
+FORM_KEY = "huddlebot_form"
+
+_SEVERITY_LABELS = {
+    Severity.LOW: "Low",
+    Severity.MODERATE: "Moderate",
+    Severity.HIGH: "High",
+    Severity.IMMEDIATE: "Immediate: stop the line",
+}
+_ANONYMITY_LABELS = {
+    Anonymity.NAMED: "Named: the unit's leaders see your name",
+    Anonymity.CONFIDENTIAL: "Confidential: only the patient-safety officer sees your name",
+    Anonymity.ANONYMOUS: "Anonymous: nobody can find out it was you, IT included",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ConcernForm:
+    """What the concern dialog holds (to fill it in again after a warning)."""
+
+    text: str = ""
+    severity: str = Severity.MODERATE
+    category: str = QualityAim.SAFE
+    concern_type: str = ConcernType.OTHER
+    unit: str | None = None
+    anonymity: str = Anonymity.NAMED
+    notify_me: bool = False
+    post_anyway: bool = False
+    run_id: int | None = None
+
+    @classmethod
+    def from_submit(cls, data: dict[str, Any]) -> ConcernForm:
+        """Read a submitted form; anything missing keeps its default."""
+
+        def text(key: str, default: str = "") -> str:
+            value = data.get(key)
+            return value.strip() if isinstance(value, str) else default
+
+        run = data.get("run")
+        return cls(
+            text=text("text"),
+            severity=text("severity", Severity.MODERATE) or Severity.MODERATE,
+            category=text("category", QualityAim.SAFE) or QualityAim.SAFE,
+            concern_type=text("concern_type", ConcernType.OTHER) or ConcernType.OTHER,
+            unit=text("unit") or None,
+            anonymity=text("anonymity", Anonymity.NAMED) or Anonymity.NAMED,
+            notify_me=text("notify_me") == "true",
+            post_anyway=text("post_anyway") == "true",
+            run_id=run if isinstance(run, int) else None,
+        )
+
+
+def _choices(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"title": title, "value": value} for value, title in pairs]
+
+
+def concern_form(
+    config: OrgConfig,
+    form: ConcernForm,
+    *,
+    notify_available: bool,
+    warning: str | None = None,
+    phi_warning: bool = False,
+) -> dict[str, Any]:
+    """The "Raise a safety concern" card."""
+    body: list[dict[str, Any]] = []
+    if warning:
+        body.append(
+            {
+                "type": "Container",
+                "style": "warning" if phi_warning else "attention",
+                "items": [text_block(safe(warning), weight="Bolder")],
+            }
+        )
+    body.append(
+        {
+            "type": "Input.Text",
+            "id": "text",
+            "label": "What happened, or what could go wrong?",
+            "placeholder": "Describe it without patient names, record numbers or dates of birth.",
+            "isMultiline": True,
+            "isRequired": True,
+            "errorMessage": "Please describe the concern.",
+            "maxLength": 20000,
+            "value": form.text,
+        }
+    )
+    body.append(
+        {
+            "type": "Input.ChoiceSet",
+            "id": "unit",
+            "label": "Unit",
+            "style": "compact",
+            "isRequired": True,
+            "errorMessage": "Which unit is it about?",
+            "choices": _choices([(u.id, u.name) for u in config.units]),
+            "value": form.unit or "",
+        }
+    )
+    body.append(
+        {
+            "type": "Input.ChoiceSet",
+            "id": "severity",
+            "label": "How urgent is it?",
+            "style": "compact",
+            "choices": _choices(list(_SEVERITY_LABELS.items())),
+            "value": form.severity,
+        }
+    )
+    body.append(
+        {
+            "type": "Input.ChoiceSet",
+            "id": "concern_type",
+            "label": "What is it about?",
+            "style": "compact",
+            "choices": _choices([(t.value, t.value.capitalize()) for t in ConcernType]),
+            "value": form.concern_type,
+        }
+    )
+    body.append(
+        {
+            "type": "Input.ChoiceSet",
+            "id": "category",
+            "label": "Quality aim",
+            "style": "compact",
+            "choices": _choices([(a.value, a.value.capitalize()) for a in QualityAim]),
+            "value": form.category,
+        }
+    )
+    body.append(
+        {
+            "type": "Input.ChoiceSet",
+            "id": "anonymity",
+            "label": "Who may know it was you?",
+            "style": "expanded",
+            "choices": _choices(list(_ANONYMITY_LABELS.items())),
+            "value": form.anonymity,
+        }
+    )
+    body.append(
+        text_block(
+            "Anonymous: huddlebot does not record who you are. You get a receipt code, shown once, to read "
+            "the leaders' replies and answer them (*Follow up on an anonymous concern*). "
+            "It reaches the leaders after a short random delay so its timing doesn't point to you.",
+            isSubtle=True,
+            size="Small",
+        )
+    )
+    if notify_available:
+        body.append(
+            {
+                "type": "Input.Toggle",
+                "id": "notify_me",
+                "title": "Anonymous only: send me a short 'you have a reply' note. Your chat address is "
+                "kept encrypted, apart from the concern; leaders never see it, but an operator "
+                "holding the key could.",
+                "value": "true" if form.notify_me else "false",
+                "wrap": True,
+            }
+        )
+    if phi_warning:
+        body.append(
+            {
+                "type": "Input.Toggle",
+                "id": "post_anyway",
+                "title": "I checked: it holds no patient identifier. Post it anyway.",
+                "value": "true" if form.post_anyway else "false",
+                "wrap": True,
+            }
+        )
+    data: dict[str, Any] = {FORM_KEY: CONCERN_FORM}
+    if form.run_id is not None:
+        data["run"] = form.run_id
+    return card(body, [{"type": "Action.Submit", "title": "Send", "data": data, "style": "positive"}])
+
+
+def follow_up_form(*, code: str = "", result: str | None = None, error: str | None = None) -> dict[str, Any]:
+    """The anonymous reporter's dialog: type the receipt code, read the replies, answer them."""
+    body: list[dict[str, Any]] = []
+    if error:
+        body.append({"type": "Container", "style": "attention", "items": [text_block(safe(error))]})
+    if result:
+        body.append({"type": "Container", "style": "emphasis", "items": [text_block(safe(result))]})
+    body.append(
+        {
+            "type": "Input.Text",
+            "id": "code",
+            "label": "Your receipt code",
+            "placeholder": "C-1042-ABCD-EFGH-JKMN-PQRS",
+            "isRequired": True,
+            "errorMessage": "The receipt code you were given.",
+            "maxLength": 64,
+            "value": code,
+        }
+    )
+    body.append(
+        {
+            "type": "Input.Text",
+            "id": "text",
+            "label": "Your answer to the leaders (optional; they won't see who you are)",
+            "isMultiline": True,
+            "maxLength": 4000,
+        }
+    )
+    return card(
+        body,
+        [
+            {
+                "type": "Action.Submit",
+                "title": "Show replies / send answer",
+                "data": {FORM_KEY: FOLLOW_UP_FORM},
+            }
+        ],
+    )
+
+
+def receipt_card(text: str, *, code: str | None = None, tone: str = "success") -> dict[str, Any]:
+    """What the reporter sees in the dialog after sending (the code is shown here, once)."""
+    body = [text_block("Thank you for speaking up" if tone == "success" else "Not sent", weight="Bolder")]
+    body.append(text_block(safe(text)))
+    if code:
+        body.append(
+            {
+                "type": "Container",
+                "style": "emphasis",
+                "items": [
+                    text_block("Your receipt code (copy it now: it is not shown again)", size="Small"),
+                    text_block(code, fontType="Monospace", size="Large", weight="Bolder"),
+                ],
+            }
+        )
+    return card(body)
+
+
+def task(content: dict[str, Any], *, title: str, height: str = "large") -> dict[str, Any]:
+    """A task-module ("dialog") response that shows ``content``."""
+    return {
+        "task": {
+            "type": "continue",
+            "value": {
+                "title": title,
+                "height": height,
+                "width": "medium",
+                "card": {"contentType": CARD_TYPE, "content": content},
+            },
+        }
+    }
+
+
+def task_message(text: str) -> dict[str, Any]:
+    """A task-module response that closes the dialog with a short message."""
+    return {"task": {"type": "message", "value": text[:500]}}

@@ -1,0 +1,197 @@
+"""Every view huddlebot renders for Teams is a valid Adaptive Card 1.5, and fits in a Teams message."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from adapters.teams import cards, dialogs
+from bot import actions
+from bot.config import OrgConfig
+from bot.views import (
+    Action,
+    ConcernCard,
+    ConcernLine,
+    Counts,
+    GoodCatchPost,
+    HomeTab,
+    HuddlePrompt,
+    HuddleSummary,
+    Notice,
+    OpenItem,
+    ReporterUpdate,
+    ThreadMessage,
+)
+from tests.teams.schemas import card_errors
+
+LONG = "Pump alarm 🔔 ünïcödé 病人 " * 2_000  # ~50 KB of UTF-8: far over a Teams message
+
+
+def concern(text: str = "The pump alarmed twice", **extra: object) -> ConcernCard:
+    buttons = [
+        Action(
+            id="acknowledge",
+            label="Acknowledge",
+            style="primary",
+            value=actions.concern_action("acknowledge", 7),
+        ),
+        Action(id="reply", label="Reply", value=actions.concern_action("reply", 7)),
+        Action(id="in_progress", label="In progress", value=actions.concern_action("in_progress", 7)),
+        Action(id="resolve", label="Resolve", value=actions.concern_action("resolve", 7)),
+    ]
+    values: dict[str, object] = {
+        "concern_id": 7,
+        "ref": "C-1007",
+        "unit_name": "4 West Med-Surg",
+        "severity": "high",
+        "category": "safe",
+        "concern_type": "medication",
+        "anonymity": "named",
+        "reporter_label": "Alex Kim",
+        "text": text,
+        "status": "Open: not yet acknowledged",
+        "raised_label": "Wed 25 Nov 07:05 CST",
+        "actions": buttons,
+    }
+    values.update(extra)
+    return ConcernCard(**values)  # type: ignore[arg-type]
+
+
+def prompt(closed: bool = False) -> HuddlePrompt:
+    return HuddlePrompt(
+        run_id=3,
+        unit_name="4 West Med-Surg",
+        when_label="Wed 25 Nov 07:00 CST",
+        closes_label="07:30 CST",
+        questions=["Look back", "Look ahead", "Follow up"],
+        open_items=[OpenItem(ref="C-1001", summary="falls, raised Tue", status="open", severity="high")],
+        counts=Counts(clear=3, concern=1, goodcatch=1, comments=2, responders=5),
+        closed=closed,
+        actions=[]
+        if closed
+        else [
+            Action(
+                id="answer_clear",
+                label="All clear",
+                style="primary",
+                value=actions.huddle_action("answer_clear", 3),
+            ),
+            Action(
+                id="answer_concern", label="Raise a concern", value=actions.huddle_action("answer_concern", 3)
+            ),
+            Action(
+                id="answer_goodcatch",
+                label="Share a good catch",
+                value=actions.huddle_action("answer_goodcatch", 3),
+            ),
+        ],
+    )
+
+
+VIEWS = [
+    concern(),
+    concern(headline="Escalated to Department of Medicine: not acknowledged within 1h", phi_flagged=True),
+    concern(status="Resolved", resolution="Pump swapped", resolved_label="Dana Reyes, Wed 08:00", actions=[]),
+    concern(LONG),
+    prompt(),
+    prompt(closed=True),
+    HuddleSummary(
+        run_id=3,
+        unit_name="4 West",
+        when_label="Wed 07:00",
+        counts=Counts(clear=3),
+        comments=[f"Comment {n}: " + "x" * 3_000 for n in range(30)],
+        concerns_raised=["C-1001"],
+        good_catches=["Dana recognised Alex: caught a wrong dose"],
+        open_items=[OpenItem(ref="C-1001", summary="falls", status="open", severity="high")],
+        missed_runs=["Tue 19:00"],
+    ),
+    ThreadMessage(ref="C-1007", author_label="Dana Reyes", text="We are on it\nsecond line"),
+    ReporterUpdate(ref="C-1007", event="acknowledged", text="Your concern was acknowledged."),
+    ReporterUpdate(ref="C-1007", event="nudge", text="There is news."),
+    GoodCatchPost(unit_name="4 West", giver_label="Dana", recipient_label="Alex", text="caught a wrong dose"),
+    Notice(text="Immediate concern", title="Stop the line", tone="warning"),
+    Notice(text="Plain"),
+    HomeTab(
+        title="huddlebot · Dana",
+        mine=[],
+        mine_note="None yet.",
+        leader_units=["4 West"],
+        open_in_units=[
+            ConcernLine(
+                ref="C-1001",
+                unit_name="4 West",
+                severity="high",
+                status="Open",
+                concern_type="falls",
+                summary="A fall",
+                raised_label="Wed",
+                reporter_label="Anonymous",
+            )
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=lambda v: getattr(v, "kind", "view"))
+def test_every_view_is_a_valid_card_that_fits(view: object) -> None:
+    activity = cards.message(cards.render(view), summary=cards.summary_of(view))
+    content = activity["attachments"][0]["content"]
+    assert card_errors(content) == []
+    assert len(json.dumps(activity, ensure_ascii=False).encode()) < 28_000
+
+
+def test_a_long_concern_is_shortened_and_says_so() -> None:
+    content = cards.fit(cards.render(concern(LONG)))
+    text = json.dumps(content, ensure_ascii=False)
+    assert cards.SHORTENED in text
+    assert "C-1007" in text and "Acknowledge" in text  # the buttons survive, only the text is cut
+    assert cards.size(content) <= cards.CARD_LIMIT_BYTES
+
+
+def test_buttons_are_universal_actions_with_versioned_values() -> None:
+    content = cards.render(concern())
+    ack, reply, progress, resolve = content["actions"]
+    assert ack == {
+        "type": "Action.Execute",
+        "title": "Acknowledge",
+        "verb": "acknowledge",
+        "data": {"huddlebot": actions.concern_action("acknowledge", 7)},
+        "style": "positive",
+    }
+    assert progress["verb"] == "in_progress"
+    assert reply["type"] == resolve["type"] == "Action.ShowCard"
+    inner = resolve["card"]
+    assert inner["body"][0]["id"] == "what_we_did" and inner["body"][0]["isRequired"] is True
+    assert inner["actions"][0]["verb"] == "resolve"
+    assert content["version"] == "1.5"
+
+
+def test_user_text_cannot_make_links() -> None:
+    content = cards.render(
+        ThreadMessage(ref="C-1", author_label="x", text="[click me](https://evil.example)")
+    )
+    assert "](https://evil" not in json.dumps(content)
+
+
+@pytest.mark.parametrize("notify", [True, False])
+@pytest.mark.parametrize("warning", [None, "This looks like it may contain a medical record number."])
+def test_dialogs_are_valid_cards(example_config: OrgConfig, notify: bool, warning: str | None) -> None:
+    form = dialogs.ConcernForm(text="x", unit="4west", anonymity="anonymous", run_id=3)
+    content = dialogs.concern_form(
+        example_config, form, notify_available=notify, warning=warning, phi_warning=bool(warning)
+    )
+    assert card_errors(content) == []
+    ids = [element.get("id") for element in content["body"]]
+    assert ("notify_me" in ids) is notify
+    assert ("post_anyway" in ids) is bool(warning)
+    anonymity = next(e for e in content["body"] if e.get("id") == "anonymity")
+    assert [c["value"] for c in anonymity["choices"]] == ["named", "confidential", "anonymous"]
+    for extra in (
+        dialogs.follow_up_form(),
+        dialogs.follow_up_form(code="C-1", result="C-1001 · 4 West · open", error="That code doesn't match"),
+        dialogs.receipt_card("Thanks", code="C-1001-ABCD-EFGH-JKMN-PQRS"),
+        cards.help_card(greeting=True),
+    ):
+        assert card_errors(extra) == []
