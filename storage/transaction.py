@@ -155,7 +155,9 @@ class SqlTx:
     async def claim_nudges(self, *, now: datetime, limit: int) -> list[Concern]:
         c = t.concerns.c
         waiting = [ConcernStatus.ACKNOWLEDGED, ConcernStatus.IN_PROGRESS]
-        due = sa.select(c.id).where(c.nudge_at <= now, c.status.in_(waiting)).order_by(c.nudge_at).limit(limit)
+        due = (
+            sa.select(c.id).where(c.nudge_at <= now, c.status.in_(waiting)).order_by(c.nudge_at).limit(limit)
+        )
         if self.dialect == "postgresql":
             due = due.with_for_update(skip_locked=True)
         statement = (
