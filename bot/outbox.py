@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,18 +47,25 @@ class _Later(Exception):
     """Not now, not a failure (e.g. the thread's first message is not delivered yet)."""
 
 
+@dataclass(frozen=True)
+class _Stamp:
+    """A moment on both clocks: real (monotonic) seconds and the injected clock."""
+
+    real: float
+    at: datetime
+
+
 @dataclass
 class _Bucket:
-    """A token bucket on the injected clock: ``rate`` messages a second, bursts up to one second's worth."""
+    """A token bucket: ``rate`` messages a second, bursts up to one second's worth."""
 
     rate: float
     tokens: float
-    at: datetime
+    since: _Stamp
 
-    def take(self, now: datetime) -> float:
-        """Take a token: 0.0 if taken, else the seconds until one is available."""
-        elapsed = max(0.0, (now - self.at).total_seconds())
-        self.tokens, self.at = min(max(1.0, self.rate), self.tokens + elapsed * self.rate), now
+    def take(self, elapsed: float, now: _Stamp) -> float:
+        """Take a token ``elapsed`` seconds after the last take: 0.0 if taken, else seconds to wait."""
+        self.tokens, self.since = min(max(1.0, self.rate), self.tokens + elapsed * self.rate), now
         if self.tokens >= 1.0:
             self.tokens -= 1.0
             return 0.0
@@ -79,6 +88,7 @@ class Dispatcher:
         max_backoff: float = 300.0,
         concurrency: int = 32,
         metrics: Metrics | None = None,
+        pace_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.uow, self.clock, self.messengers, self.sealer = uow, clock, messengers, sealer
         self.lease, self.batch, self.give_up_after, self.max_backoff = (
@@ -88,9 +98,12 @@ class Dispatcher:
             max_backoff,
         )
         self.metrics = metrics
-        self._next_allowed: dict[str, datetime] = {}
+        # Rate limits are physical, so a wait is over when real seconds say so; it is also over when the
+        # injected clock says so, so that a test or a drill that moves time on is not held by it.
+        self._pace_clock = pace_clock
+        self._holds: dict[str, tuple[_Stamp, float]] = {}  # target -> (since, seconds)
         self._buckets: dict[str, _Bucket] = {}
-        self._wake_at: datetime | None = None  # the soonest a paced row may go
+        self._wake_at: float | None = None  # the soonest (real seconds) a paced row may go
         self._gate = asyncio.Semaphore(concurrency)
         self._rng = random.Random()
         self._kicked = asyncio.Event()
@@ -112,28 +125,40 @@ class Dispatcher:
                 continue
             timeout = idle
             if self._wake_at is not None:
-                timeout = min(idle, max(0.005, (self._wake_at - self.clock.now()).total_seconds()))
+                timeout = min(idle, max(0.005, self._wake_at - self._pace_clock()))
             self._kicked.clear()
             waiters = [asyncio.ensure_future(self._kicked.wait()), asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
 
+    def _stamp(self) -> _Stamp:
+        return _Stamp(real=self._pace_clock(), at=self.clock.now())
+
+    def _elapsed(self, since: _Stamp, now: _Stamp) -> float:
+        return max(0.0, now.real - since.real, (now.at - since.at).total_seconds())
+
+    def _hold(self, target: str, seconds: float) -> None:
+        self._holds[target] = (self._stamp(), seconds)
+
     def _pace(self, target: str, row: OutboxItem) -> float:
         """Seconds ``row`` must still wait for its target's or its tenant's rate limit (0.0: go)."""
-        now = self.clock.now()
-        allowed = self._next_allowed.get(target)
-        if allowed is not None and allowed > now:
-            return (allowed - now).total_seconds()
+        now = self._stamp()
+        hold = self._holds.get(target)
+        if hold is not None:
+            left = hold[1] - self._elapsed(hold[0], now)
+            if left > 0:
+                return left
+            del self._holds[target]
         rate = getattr(self.messengers.get(row.platform or ""), "tenant_rate", None)
         if not rate or row.sealed:
             return 0.0
         key = f"{row.platform}:{row.tenant}"
-        bucket = self._buckets.setdefault(key, _Bucket(rate=rate, tokens=max(1.0, rate), at=now))
-        return bucket.take(now)
+        bucket = self._buckets.setdefault(key, _Bucket(rate=rate, tokens=max(1.0, rate), since=now))
+        return bucket.take(self._elapsed(bucket.since, now), now)
 
     def _wake_in(self, seconds: float) -> None:
-        at = self.clock.now() + timedelta(seconds=seconds)
+        at = self._pace_clock() + seconds
         self._wake_at = at if self._wake_at is None else min(self._wake_at, at)
 
     async def deliver_due(self) -> DeliveryReport:
@@ -201,7 +226,7 @@ class Dispatcher:
         now = self.clock.now()
         interval = messenger.min_interval(row.address()) if not row.sealed else 0.0
         if interval:
-            self._next_allowed[row.target or ""] = now + timedelta(seconds=interval)
+            self._hold(row.target or "", interval)
         if self.metrics is not None:
             self.metrics.outbox_lag.labels(row.platform).observe(max(0.0, (now - row.due_at).total_seconds()))
             if row.role == "prompt" and row.op == "post":
@@ -264,7 +289,7 @@ class Dispatcher:
         delay = retry_after if retry_after is not None else min(self.max_backoff, 2.0**row.attempts)
         delay *= 1.0 if retry_after is not None else self._rng.uniform(0.5, 1.5)
         if retry_after is not None:
-            self._next_allowed[row.target or ""] = now + timedelta(seconds=retry_after)
+            self._hold(row.target or "", retry_after)
         await self._reschedule(row, delay=delay, error=reason, count=True)
         log.info("outbox row %s: %s; retry in %.1fs", row.id, reason, delay)
         return "retried"
