@@ -247,6 +247,16 @@ def _open_items(items: list[OpenItem]) -> list[dict[str, Any]]:
     return [text_block("**Follow up: still open**", spacing="Medium"), text_block(safe(lines))]
 
 
+def _rollup(lines: list[str]) -> list[dict[str, Any]]:
+    """A department's or executive huddle: one line for each unit below it."""
+    if not lines:
+        return []
+    return [
+        text_block("**Units**", spacing="Medium"),
+        text_block(safe("\n".join(f"- {line}" for line in lines))),
+    ]
+
+
 def huddle_prompt(view: HuddlePrompt) -> Card:
     """The daily safety check-in."""
     state = "closed" if view.closed else f"open until {view.closes_label}"
@@ -254,6 +264,7 @@ def huddle_prompt(view: HuddlePrompt) -> Card:
         text_block(f"Safety huddle · {view.unit_name}", size="Medium", weight="Bolder"),
         text_block(f"{view.when_label} ({state})", isSubtle=True, spacing="None"),
         text_block(safe("\n".join(f"{n}. {q}" for n, q in enumerate(view.questions, 1)))),
+        *_rollup(view.rollup),
         *_open_items(view.open_items),
         text_block(_counts(view.counts), isSubtle=True, size="Small"),
     ]
@@ -279,6 +290,7 @@ def huddle_summary(view: HuddleSummary) -> Card:
         body.append(text_block(f"Still open: {', '.join(i.ref for i in view.open_items)}"))
     if view.missed_runs:
         body.append(text_block(f"Missed huddles: {', '.join(view.missed_runs)}", color="warning"))
+    body += _rollup(view.rollup)
     return card(body, fallback=f"Huddle summary · {view.unit_name}")
 
 

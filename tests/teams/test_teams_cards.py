@@ -68,6 +68,9 @@ def prompt(closed: bool = False) -> HuddlePrompt:
         open_items=[OpenItem(ref="C-1001", summary="falls, raised Tue", status="open", severity="high")],
         counts=Counts(clear=3, concern=1, goodcatch=1, comments=2, responders=5),
         closed=closed,
+        rollup=[
+            "5 East: last huddle Wed 25 Nov 07:00 CST: 4 answered (4 all clear, 0 concern); 1 open concern(s)"
+        ],
         actions=[]
         if closed
         else [
@@ -195,3 +198,10 @@ def test_dialogs_are_valid_cards(example_config: OrgConfig, notify: bool, warnin
         cards.help_card(greeting=True),
     ):
         assert card_errors(extra) == []
+
+
+def test_a_department_prompt_shows_each_unit_below_it() -> None:
+    from adapters.teams.cards import render
+
+    text = json.dumps(render(prompt()))
+    assert "Units" in text and "5 East: last huddle Wed 25 Nov 07:00 CST: 4 answered" in text
