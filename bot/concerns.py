@@ -89,11 +89,6 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
             "Nothing was posted.",
             code="phi_warning",
         )
-    if cmd.idempotency_key:
-        existing = await tx.concern_by_idempotency_key(key=cmd.idempotency_key)
-        if existing is not None:
-            return _already_received(existing)
-
     now = core.now()
     policy = frozen_policy(core, unit, severity)
     delay = timedelta(0)
@@ -123,7 +118,7 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
         concern.reporter_name = name_of(core, cmd.person)
         concern.reporter_handle = handle_of(core, cmd.person)
     inserted = await tx.insert_if_absent(concern)
-    if inserted is None:  # the same request, retried while the first was in flight
+    if inserted is None:  # the same request again (a retry, a double click): the unique key said so
         existing = await tx.concern_by_idempotency_key(key=cmd.idempotency_key or "")
         assert existing is not None
         return _already_received(existing)

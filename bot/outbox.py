@@ -104,6 +104,7 @@ class Dispatcher:
         self._holds: dict[str, tuple[_Stamp, float]] = {}  # target -> (since, seconds)
         self._buckets: dict[str, _Bucket] = {}
         self._wake_at: float | None = None  # the soonest (real seconds) a paced row may go
+        self._concurrency = concurrency
         self._gate = asyncio.Semaphore(concurrency)
         self._rng = random.Random()
         self._kicked = asyncio.Event()
@@ -113,24 +114,56 @@ class Dispatcher:
         self._kicked.set()
 
     async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
-        """Deliver until ``stop`` is set: at once when kicked, when pacing allows, or every ``idle`` s."""
+        """Deliver until ``stop`` is set: at once when kicked, when pacing allows, or every ``idle`` s.
+
+        Each target's rows go out in their own task, and new rows are claimed as soon as any target
+        is done: one slow target (a platform retrying inside its call, a long Retry-After) never
+        holds up the others.
+        """
+        active: dict[str, asyncio.Task[DeliveryReport]] = {}
         while not stop.is_set():
             self._wake_at = None
-            try:
-                report = await self.deliver_due()
-            except Exception:  # the database blinked: try again shortly, never die
-                log.exception("outbox delivery pass failed")
-                report = DeliveryReport()
-            if report.sent or report.dead:
-                continue
+            started = 0
+            if len(active) < self._concurrency:
+                try:
+                    started = await self._start_due(active)
+                except Exception:  # the database blinked: try again shortly, never die
+                    log.exception("outbox delivery pass failed")
+            for target in [t for t, task in active.items() if task.done()]:
+                active.pop(target).result()
+            if started and len(active) < self._concurrency:
+                continue  # there may be more due rows for other targets
             timeout = idle
             if self._wake_at is not None:
                 timeout = min(idle, max(0.005, self._wake_at - self._pace_clock()))
             self._kicked.clear()
             waiters = [asyncio.ensure_future(self._kicked.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                [*waiters, *active.values()], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
             for waiter in waiters:
                 waiter.cancel()
+        if active:
+            await asyncio.gather(*active.values(), return_exceptions=True)
+
+    async def _start_due(self, active: dict[str, asyncio.Task[DeliveryReport]]) -> int:
+        """Claim due rows and start a task for each target not already being delivered to."""
+        now = self.clock.now()
+        async with self.uow() as tx:
+            rows = await tx.claim_outbox(
+                now=now, lease_until=now + self.lease, platforms=list(self.messengers), limit=self.batch
+            )
+        by_target: dict[str, list[OutboxItem]] = defaultdict(list)
+        for row in rows:
+            by_target[row.target or ""].append(row)
+        busy = [row for target, target_rows in by_target.items() if target in active for row in target_rows]
+        await self._release(busy)  # their target's task is still sending: they wait for the next look
+        started = 0
+        for target, target_rows in by_target.items():
+            if target not in active:
+                active[target] = asyncio.ensure_future(self._deliver_target(target, target_rows))
+                started += 1
+        return started
 
     def _stamp(self) -> _Stamp:
         return _Stamp(real=self._pace_clock(), at=self.clock.now())

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Messages a second across the workspace (Slack also limits each channel to about 1 a second).
+    slack_workspace_rate: float = Field(default=20.0, gt=0)
 
     microsoft_app_id: str | None = None
     microsoft_app_password: SecretStr | None = None

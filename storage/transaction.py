@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import fields
@@ -48,6 +49,19 @@ def _values(record: Any) -> dict[str, Any]:
     return values
 
 
+# Statements are built once and given their values as parameters: building ``insert().values(...)``
+# anew for every row was most of a concern's intake cost.
+@functools.cache
+def _insert(table: sa.Table) -> sa.Insert:
+    return sa.insert(table).returning(table.c.id) if "id" in table.c else sa.insert(table)
+
+
+@functools.cache
+def _insert_if_absent(table: sa.Table, dialect: str) -> sa.Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(next(iter(table.primary_key.columns)))
+
+
 def _load(kind: type[R], row: sa.Row[Any]) -> R:
     return kind(**row._mapping)
 
@@ -64,18 +78,14 @@ class SqlTx:
 
     async def insert(self, record: R) -> R:
         table = TABLES[type(record)]
-        result = await self.conn.execute(sa.insert(table).values(**_values(record)))
+        result = await self.conn.execute(_insert(table), _values(record))
         if "id" in table.c and getattr(record, "id", 0) is None:
-            record.id = result.inserted_primary_key[0]  # type: ignore[attr-defined]
+            record.id = result.scalar_one()  # type: ignore[attr-defined]
         return record
 
     async def insert_if_absent(self, record: R) -> R | None:
         table = TABLES[type(record)]
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(table).values(**_values(record)).on_conflict_do_nothing().returning(self._pk(table))
-        )
-        row = (await self.conn.execute(statement)).first()
+        row = (await self.conn.execute(_insert_if_absent(table, self.dialect), _values(record))).first()
         if row is None:
             return None
         if "id" in table.c:

@@ -1,0 +1,125 @@
+"""The Slack Messenger: renders core views as Block Kit and delivers them with ``chat.postMessage``.
+
+Pacing and retrying belong to the outbox dispatcher, which knows every channel's queue: a 429
+becomes ``TransientDeliveryError(retry_after=…)`` for that channel only, instead of the SDK's
+rate-limit handler sleeping inside the call (which keeps no per-channel state and reorders messages).
+The SDK's own handlers still retry a dropped connection and a 5xx once or twice, inside the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import fallback_text, render
+from bot.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.model import Address
+from bot.ports import Delivered
+from bot.views import View
+
+log = logging.getLogger("huddlebot.slack")
+
+# Errors that will not go away by themselves: the message is dead-lettered and an admin told.
+PERMANENT = {
+    "not_in_channel": "the bot is not a member of the channel: invite it with /invite @huddlebot",
+    "channel_not_found": "the channel does not exist or the bot cannot see it: check the channel id",
+    "is_archived": "the channel is archived: unarchive it or change the organisation file",
+    "account_inactive": "the bot's account or the workspace is deactivated",
+    "user_not_found": "the person is not in this workspace any more",
+    "user_disabled": "the person's account is deactivated",
+    "cannot_dm_bot": "the person is a bot",
+    "restricted_action": "a workspace setting forbids the bot to post there",
+    "message_not_found": "the message to update is gone (deleted?)",
+    "cant_update_message": "the message cannot be updated",
+    "invalid_blocks": "Slack refused the message layout (a huddlebot bug: please report it)",
+    "msg_too_long": "the message was too long (a huddlebot bug: please report it)",
+    "no_text": "the message was empty (a huddlebot bug: please report it)",
+}
+# The bot's own credentials: fixing them resumes delivery, so these stay due (and loud) rather than dead.
+CREDENTIALS = {
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "token_expired",
+    "missing_scope",
+    "no_permission",
+}
+MIN_INTERVAL = 1.0  # chat.postMessage: about one message per second per channel
+
+
+def delivery_error(error: Exception, *, method: str, channel: str | None) -> Exception:
+    """The outbox's view of a failed Web API call: transient (try again later) or permanent."""
+    if isinstance(error, SlackApiError):
+        status = getattr(error.response, "status_code", 0) or 0
+        code = (
+            str(error.response.get("error") or f"http_{status}") if error.response is not None else "unknown"
+        )
+        if status == 429 or code in ("ratelimited", "rate_limited"):
+            return TransientDeliveryError(f"slack {method}: rate limited", retry_after=_retry_after(error))
+        if code in PERMANENT:
+            where = f"channel {channel}" if channel and channel[:1] in "CGD" else "a direct message"
+            log.warning("slack: cannot deliver to %s: %s (%s)", where, code, PERMANENT[code])
+            return PermanentDeliveryError(f"slack {method}: {code}: {PERMANENT[code]}")
+        if code in CREDENTIALS:
+            log.error("slack: %s failed with %s: check SLACK_BOT_TOKEN and the app's scopes", method, code)
+            return TransientDeliveryError(f"slack {method}: {code}")
+        return TransientDeliveryError(f"slack {method}: {code}")
+    if isinstance(error, aiohttp.ClientError | asyncio.TimeoutError | OSError):
+        return TransientDeliveryError(f"slack {method}: network: {type(error).__name__}")
+    return error
+
+
+def _retry_after(error: SlackApiError) -> float:
+    headers = getattr(error.response, "headers", None) or {}
+    raw = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return max(1.0, float(raw))
+    except (TypeError, ValueError):
+        return 30.0
+
+
+class SlackMessenger:
+    """Delivers views to Slack channels, threads and direct messages."""
+
+    platform = "slack"
+
+    def __init__(self, client: AsyncWebClient, *, tenant_rate: float | None = None) -> None:
+        self.client = client
+        # The workspace-wide pace (messages a second) the outbox keeps to, on top of 1/s per channel.
+        self.tenant_rate = tenant_rate
+
+    async def post(self, address: Address, view: View) -> Delivered:
+        # A user id as the channel posts to the app's direct message with that person (chat:write only).
+        channel = address.channel or address.user
+        if not channel:
+            raise PermanentDeliveryError("no channel or person to post to")
+        arguments: dict[str, Any] = {
+            "channel": channel,
+            "text": fallback_text(view),
+            "blocks": render(view),
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if address.thread:
+            arguments["thread_ts"] = address.thread
+        try:
+            response = await self.client.chat_postMessage(**arguments)
+        except Exception as error:
+            raise delivery_error(error, method="chat.postMessage", channel=address.channel) from None
+        return Delivered(message_ref=str(response["ts"]), channel=str(response["channel"]))
+
+    async def update(self, channel: str, message_ref: str, view: View) -> None:
+        try:
+            await self.client.chat_update(
+                channel=channel, ts=message_ref, text=fallback_text(view), blocks=render(view)
+            )
+        except Exception as error:
+            raise delivery_error(error, method="chat.update", channel=channel) from None
+
+    def min_interval(self, address: Address) -> float:
+        return MIN_INTERVAL

@@ -1,0 +1,290 @@
+"""The Slack modals: raise a concern, reply, resolve, follow up anonymously, recognise a good catch.
+
+Each form's ``callback_id`` says which form it is; its ``private_metadata`` holds a ``FormContext``
+(ids only). People's text inside a modal is escaped like everywhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.slack.blocks import (
+    SURFACE_BLOCKS,
+    Block,
+    context,
+    cut,
+    escape,
+    fit,
+    mrkdwn,
+    plain,
+    sections,
+    text_sections,
+)
+from adapters.slack.translate import FormContext
+from bot.config import OrgConfig
+from bot.model import Anonymity, ConcernType, QualityAim, Severity
+from bot.reply import Reply
+
+CONCERN_FORM = "concern"
+REPLY_FORM = "concern_reply"
+RESOLVE_FORM = "concern_resolve"
+FOLLOW_UP_FORM = "concern_follow_up"
+GOOD_CATCH_FORM = "good_catch"
+
+INPUT_LIMIT = 3000  # Slack's plain_text_input max_length
+
+_SEVERITY_LABELS = {
+    Severity.LOW: "Low",
+    Severity.MODERATE: "Moderate",
+    Severity.HIGH: "High",
+    Severity.IMMEDIATE: "Immediate: stop the line",
+}
+_AIM_LABELS = {aim: aim.value.replace("-", " ").capitalize() for aim in QualityAim}
+_TYPE_LABELS = {kind: kind.value.capitalize() for kind in ConcernType}
+_ANONYMITY = [
+    (Anonymity.NAMED, "Named", "Leaders see your name and can talk to you directly."),
+    (
+        Anonymity.CONFIDENTIAL,
+        "Confidential",
+        "Only the patient-safety officer sees your name; leaders see 'Confidential'.",
+    ),
+    (
+        Anonymity.ANONYMOUS,
+        "Anonymous",
+        "Nobody can find out it was you, not even IT. You get a receipt code to follow it up.",
+    ),
+]
+
+
+def _option(value: str, label: str, description: str | None = None) -> dict[str, Any]:
+    option: dict[str, Any] = {"text": plain(label, 75), "value": value}
+    if description:
+        option["description"] = plain(description, 75)
+    return option
+
+
+def _select(block_id: str, label: str, options: list[dict[str, Any]], initial: str | None) -> Block:
+    element: dict[str, Any] = {"type": "static_select", "action_id": "value", "options": options[:100]}
+    chosen = next((o for o in options if o["value"] == initial), None)
+    if chosen is not None:
+        element["initial_option"] = chosen
+    return {"type": "input", "block_id": block_id, "label": plain(label, 2000), "element": element}
+
+
+def _text_input(
+    block_id: str,
+    label: str,
+    *,
+    initial: str | None = None,
+    hint: str | None = None,
+    optional: bool = False,
+    multiline: bool = True,
+    placeholder: str | None = None,
+) -> Block:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "multiline": multiline,
+        "max_length": INPUT_LIMIT,
+    }
+    if initial:
+        element["initial_value"] = initial[:INPUT_LIMIT]
+    if placeholder:
+        element["placeholder"] = plain(placeholder, 150)
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": element,
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def _checkbox(block_id: str, label: str, text: str, description: str, checked: bool) -> Block:
+    option = {"text": plain(text, 75), "value": "yes", "description": plain(description, 75)}
+    element: dict[str, Any] = {"type": "checkboxes", "action_id": "value", "options": [option]}
+    if checked:
+        element["initial_options"] = [option]
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label),
+        "element": element,
+        "optional": True,
+    }
+
+
+def _modal(callback_id: str, title: str, blocks: list[Block], meta: FormContext, submit: str | None) -> dict:
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(title, 24),
+        "close": plain("Close" if submit is None else "Cancel", 24),
+        "blocks": fit(blocks, SURFACE_BLOCKS),
+        "private_metadata": meta.dump(),
+    }
+    if submit is not None:
+        view["submit"] = plain(submit, 24)
+    return view
+
+
+def concern_form(
+    config: OrgConfig,
+    meta: FormContext,
+    *,
+    prefill: str = "",
+    default_unit: str | None = None,
+    offer_notify: bool,
+    values: dict[str, Any] | None = None,
+    phi_warning: str | None = None,
+) -> dict[str, Any]:
+    """The form to raise a concern. ``values`` re-fills it after a warning; ``phi_warning`` adds the
+    warning and the "post anyway" box."""
+    values = values or {}
+    blocks: list[Block] = []
+    if phi_warning:
+        blocks += text_sections(phi_warning, lead=":warning: ")
+    else:
+        blocks.append(
+            context(
+                "Speaking up keeps patients safe. Please leave out patient identifiers (names, MRN, "
+                "date of birth): say 'the patient in bed 12' instead."
+            )
+        )
+    blocks.append(
+        _text_input(
+            "description",
+            "What happened, or what could happen?",
+            initial=values.get("description") or prefill,
+            placeholder="e.g. The bed alarm on bed 12 was switched off twice tonight.",
+        )
+    )
+    if phi_warning:
+        blocks.append(
+            _checkbox(
+                "post_anyway",
+                "Patient identifiers",
+                "Post anyway",
+                "I checked: it contains no patient identifiers.",
+                False,
+            )
+        )
+    severities = [_option(s.value, label) for s, label in _SEVERITY_LABELS.items()]
+    blocks.append(_select("severity", "How serious is it?", severities, values.get("severity") or "moderate"))
+    aims = [_option(a.value, label) for a, label in _AIM_LABELS.items()]
+    blocks.append(
+        _select("category", "Which quality aim does it touch?", aims, values.get("category") or "safe")
+    )
+    types = [_option(t.value, label) for t, label in _TYPE_LABELS.items()]
+    blocks.append(_select("type", "What is it about?", types, values.get("type") or "other"))
+    units = [_option(u.id, u.name) for u in config.units]
+    blocks.append(_select("unit", "Which unit?", units, values.get("unit") or default_unit))
+    anonymity = [_option(a.value, label, text) for a, label, text in _ANONYMITY]
+    element: dict[str, Any] = {"type": "radio_buttons", "action_id": "value", "options": anonymity}
+    chosen = values.get("anonymity") or Anonymity.NAMED.value
+    element["initial_option"] = next(o for o in anonymity if o["value"] == chosen)
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": "anonymity",
+            "label": plain("Who may know it was you?"),
+            "element": element,
+        }
+    )
+    if offer_notify:
+        blocks.append(
+            _checkbox(
+                "notify",
+                "If anonymous",
+                "Notify me when there is a reply",
+                "Sealed: leaders never see who; an operator with the key could.",
+                "yes" in (values.get("notify") or []),
+            )
+        )
+        blocks.append(
+            context(
+                "Without 'notify me', nothing links an anonymous concern to you: you check for replies "
+                "with your receipt code. With it, your address is kept encrypted, apart from the concern, "
+                "only to send you a 'you have a reply' nudge."
+            )
+        )
+    return _modal(CONCERN_FORM, "Raise a safety concern", blocks, meta, "Send")
+
+
+def receipt(reply: Reply) -> dict[str, Any]:
+    """The confirmation that replaces the form: the reference and, for anonymous, the receipt code."""
+    blocks: list[Block] = text_sections(reply.text, lead=":white_check_mark: ")
+    if reply.receipt_code:
+        code = escape(reply.receipt_code)
+        blocks.append({"type": "divider"})
+        blocks.append(
+            {
+                "type": "section",
+                "text": mrkdwn(f"*Your receipt code* (copy it now; it is not shown again):\n`{code}`"),
+            }
+        )
+        blocks.append(context(f"Follow it up with `/concern follow-up {code}`. Only you see this window."))
+    return _modal(CONCERN_FORM + "_receipt", "Concern received", blocks, FormContext(), None)
+
+
+def message(title: str, text: str, *, tone: str = "info") -> dict[str, Any]:
+    """A modal that only says something (a confirmation or a refusal)."""
+    lead = {"success": ":white_check_mark: ", "warning": ":warning: ", "error": ":no_entry: "}.get(tone, "")
+    return _modal("notice", title, text_sections(text, lead=lead), FormContext(), None)
+
+
+def reply_form(meta: FormContext, ref: str) -> dict[str, Any]:
+    """A leader's reply to the reporter of ``ref``."""
+    blocks = [
+        _text_input(
+            "text", f"Your reply about {ref}", hint="The reporter is told; it is also added to the thread."
+        )
+    ]
+    return _modal(REPLY_FORM, f"Reply to {ref}", blocks, meta, "Send")
+
+
+def resolve_form(meta: FormContext, ref: str) -> dict[str, Any]:
+    """Resolve ``ref``: what was done."""
+    blocks = [
+        _text_input(
+            "text",
+            "What we did",
+            hint="The reporter is told this, so say what changed. They can reopen it if it isn't fixed.",
+        )
+    ]
+    return _modal(RESOLVE_FORM, f"Resolve {ref}", blocks, meta, "Resolve")
+
+
+def follow_up_form(meta: FormContext, conversation: str) -> dict[str, Any]:
+    """An anonymous reporter's view of their concern, with a box to answer the leaders."""
+    blocks: list[Block] = [*sections(escape(cut(conversation, 20 * 3000)))]
+    blocks.append(
+        _text_input(
+            "text",
+            "Answer the leaders (optional)",
+            optional=True,
+            hint="It reaches the leaders without your name.",
+        )
+    )
+    return _modal(FOLLOW_UP_FORM, "Your concern", blocks, meta, "Send")
+
+
+def good_catch_form(meta: FormContext) -> dict[str, Any]:
+    """Recognise a colleague."""
+    blocks: list[Block] = [
+        {
+            "type": "input",
+            "block_id": "recipient",
+            "label": plain("Who made the good catch?"),
+            "element": {"type": "users_select", "action_id": "value"},
+        },
+        _text_input(
+            "text",
+            "What did they catch?",
+            placeholder="e.g. Spotted a look-alike vial before it was drawn up.",
+        ),
+    ]
+    return _modal(GOOD_CATCH_FORM, "Share a good catch", blocks, meta, "Share")

@@ -1,0 +1,343 @@
+"""Slack payloads → core commands (the Slack adapter's inbound seam). No policy: the core decides.
+
+Who is speaking is always ``Person("slack", <our workspace>, <user id>)`` and a place is
+``Address("slack", <our workspace>, <channel id>, <thread ts>)``: the tenant is the workspace this
+app is installed in, also for a guest from another organisation in a shared channel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot import commands as c
+from bot.actions import parse_action
+from bot.config import OrgConfig
+from bot.model import Address, Person, concern_reference
+
+SLACK = "slack"
+
+USAGE = {
+    "/concern": (
+        "*/concern* [what happened] — opens a form to raise a safety concern (named, confidential or "
+        "anonymous).\n"
+        "*/concern follow-up CODE* [answer] — anonymous reporters: read the leaders' replies with your "
+        "receipt code, or answer them.\n"
+        "*/concern help* — this help."
+    ),
+    "/huddle": (
+        "*/huddle now* [unit] — leaders: start the unit's safety huddle now.\n"
+        "*/huddle status* [unit] — where today's huddle is at, and what is open.\n"
+        "*/huddle help* — this help."
+    ),
+    "/goodcatch": (
+        "*/goodcatch @someone what they caught* — recognise a colleague who stopped something before it "
+        "did harm. Without anything after it, it opens a form.\n"
+        "*/goodcatch help* — this help."
+    ),
+}
+COMMANDS = tuple(USAGE)
+
+
+class Usage(Exception):
+    """The command was not understood; ``str(self)`` says how to write it (Slack mrkdwn, ours)."""
+
+    def __init__(self, command: str, problem: str = "") -> None:
+        self.command, self.problem = command, problem
+        super().__init__((f"{problem}\n" if problem else "") + USAGE.get(command, ""))
+
+
+def person(tenant: str, user_id: str, name: str = "") -> Person:
+    """The core's Person for a Slack user."""
+    return Person(SLACK, tenant, user_id, name)
+
+
+def address(tenant: str, channel: str | None, thread: str | None = None) -> Address:
+    """The core's Address for a Slack channel (and thread)."""
+    return Address(SLACK, tenant, channel=channel, thread=thread)
+
+
+# --- text ---------------------------------------------------------------------------------------
+
+_MARKUP = re.compile(r"<([^<>]*)>")
+
+
+def plain_text(text: str, config: OrgConfig | None = None) -> str:
+    """What a person typed, from Slack's message format: markup becomes words, entities characters.
+
+    ``<@U123|dana>`` → ``@Dana Reyes`` (the directory's name when known), ``<!channel>`` → ``@channel``,
+    ``<https://x|label>`` → ``label (https://x)``, ``&lt;`` → ``<``. The result is stored as the
+    person's words and escaped again whenever it is shown, so it can never notify anybody.
+    """
+
+    def word(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        target, _, label = inner.partition("|")
+        if target.startswith("@"):
+            handle = config.handle_for(SLACK, target[1:]) if config else None
+            entry = config.person(handle) if config and handle else None
+            return "@" + (entry.name if entry else label or target[1:])
+        if target.startswith("#"):
+            return "#" + (label or target[1:])
+        if target.startswith("!subteam^"):
+            return label or "@group"
+        if target.startswith("!date^"):
+            return label
+        if target.startswith("!"):
+            return "@" + (label or target[1:])
+        if label:
+            return f"{label} ({target})" if label != target and not target.startswith("mailto:") else label
+        return target
+
+    converted = _MARKUP.sub(word, text)
+    return converted.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>\s*(.*)$", re.DOTALL)
+
+
+def split_word(text: str) -> tuple[str, str]:
+    """The first word and the rest."""
+    word, _, rest = text.strip().partition(" ")
+    return word, rest.strip()
+
+
+# --- slash commands -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenConcernForm:
+    """``/concern [text]``: open the concern modal, its description prefilled."""
+
+    prefill: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShowHelp:
+    """``help`` (or nothing understood): answer with the command's usage."""
+
+    command: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenGoodCatchForm:
+    """``/goodcatch`` with nothing after it: open the good-catch modal."""
+
+
+def concern_command(text: str, who: Person, config: OrgConfig) -> OpenConcernForm | ShowHelp | c.FollowUp:
+    """What ``/concern TEXT`` asks for. Anything that is not a sub-command is the concern itself."""
+    words = plain_text(text, config).strip()
+    sub, rest = split_word(words)
+    if sub.lower() in ("help", "-h", "--help", "?"):
+        return ShowHelp("/concern")
+    if sub.lower() in ("follow-up", "followup", "follow"):
+        if sub.lower() == "follow" and rest.lower().startswith("up"):
+            rest = rest[2:].strip()
+        code, answer = split_word(rest)
+        if not code:
+            raise Usage("/concern", "Which receipt code? It looks like C-1042-ABCD-EFGH-JKMN-PQRS.")
+        return c.FollowUp(person=who, code=code, text=answer or None)
+    return OpenConcernForm(prefill=words)
+
+
+def huddle_command(text: str, who: Person, where: Address, config: OrgConfig) -> c.Command | ShowHelp:
+    """What ``/huddle now|status|help [unit]`` asks for."""
+    sub, unit = split_word(plain_text(text, config))
+    match sub.lower():
+        case "now" | "start":
+            return c.OpenHuddle(person=who, where=where, unit=unit or None)
+        case "status" | "":
+            return c.HuddleStatus(person=who, where=where, unit=unit or None)
+        case "help" | "-h" | "--help" | "?":
+            return ShowHelp("/huddle")
+    raise Usage("/huddle", f"I don't know '/huddle {sub[:30]}'.")
+
+
+def goodcatch_command(
+    text: str, who: Person, where: Address, config: OrgConfig
+) -> c.GiveGoodCatch | ShowHelp | OpenGoodCatchForm:
+    """What ``/goodcatch @someone what they caught`` asks for.
+
+    Slack sends a mention as ``<@U123|name>`` (or ``<@U123>``): the directory turns the id into a
+    handle; an unknown colleague is named as Slack named them.
+    """
+    raw = text.strip()
+    if not raw:
+        return OpenGoodCatchForm()
+    if raw.lower() in ("help", "-h", "--help", "?"):
+        return ShowHelp("/goodcatch")
+    mention = _MENTION.match(raw)
+    if mention:
+        user_id, label, rest = mention.groups()
+        recipient = config.handle_for(SLACK, user_id) or label or user_id
+        what = plain_text(rest, config).strip()
+    else:
+        first, rest = split_word(raw)
+        if not first.startswith("@"):
+            raise Usage("/goodcatch", "Start with the colleague you want to recognise, as an @mention.")
+        recipient, what = first.lstrip("@"), plain_text(rest, config).strip()
+    if not what:
+        raise Usage("/goodcatch", "Say what they caught, after the @mention.")
+    return c.GiveGoodCatch(person=who, where=where, recipient=recipient, text=what)
+
+
+# --- buttons ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenForm:
+    """A button that needs a form first: reply to or resolve a concern; raise one or a good catch."""
+
+    form: str
+    concern_id: int | None = None
+    run_id: int | None = None
+
+
+def button_command(value: str, who: Person, where: Address) -> c.Command | OpenForm:
+    """What a pressed button asks for (its value is parsed by ``bot.actions``; a stale one is a Refusal)."""
+    action = parse_action(value)
+    if action.concern_id is not None:
+        ref = concern_reference(action.concern_id)
+        match action.action:
+            case "acknowledge":
+                return c.AcknowledgeConcern(person=who, ref=ref)
+            case "in_progress":
+                return c.SetConcernStatus(person=who, ref=ref, status="in_progress")
+            case "reply" | "resolve":
+                return OpenForm(action.action, concern_id=action.concern_id)
+    if action.run_id is not None:
+        match action.action:
+            case "answer_clear":
+                return c.AnswerHuddle(person=who, where=where, answer="clear", run_id=action.run_id)
+            case "answer_concern":
+                return OpenForm("concern", run_id=action.run_id)
+            case "answer_goodcatch":
+                return OpenForm("goodcatch", run_id=action.run_id)
+    raise ValueError("unreachable: parse_action only returns known actions")
+
+
+# --- events -------------------------------------------------------------------------------------
+
+# Message subtypes that are somebody typing: a plain message, one also sent to the channel, one with a file.
+_TYPED = {None, "thread_broadcast", "file_share"}
+
+
+def message_command(event: dict[str, Any], tenant: str, config: OrgConfig) -> c.MessageInThread | None:
+    """A person's reply in a thread becomes ``MessageInThread`` (the core knows whose thread it is).
+
+    Bots, edits, joins and top-level messages are not commands: None.
+    """
+    if event.get("subtype") not in _TYPED or event.get("bot_id") or not event.get("user"):
+        return None
+    thread, ts = event.get("thread_ts"), event.get("ts")
+    if not thread or thread == ts or not event.get("channel"):
+        return None
+    text = plain_text(event.get("text") or "", config).strip()
+    if not text:
+        return None
+    return c.MessageInThread(
+        person=person(tenant, event["user"]), where=address(tenant, event["channel"], thread), text=text
+    )
+
+
+# --- modals -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FormContext:
+    """What a modal remembers between opening and submission (its ``private_metadata``): ids only."""
+
+    channel: str | None = None
+    thread: str | None = None
+    run_id: int | None = None
+    concern_id: int | None = None
+    phi_warned: bool = False
+    code: str | None = None  # the receipt code, for the follow-up form only
+
+    def dump(self) -> str:
+        """The versioned JSON kept in the modal (Slack allows 3000 characters)."""
+        data = {
+            "v": 1,
+            "ch": self.channel,
+            "th": self.thread,
+            "run": self.run_id,
+            "concern": self.concern_id,
+            "phi": self.phi_warned or None,
+            "code": self.code,
+        }
+        return json.dumps({k: v for k, v in data.items() if v is not None}, separators=(",", ":"))
+
+    @classmethod
+    def load(cls, raw: str | None) -> FormContext:
+        """Read it back; anything unreadable is an empty context (the form still works, less prefilled)."""
+        try:
+            data = json.loads(raw or "{}")
+        except ValueError:
+            return cls()
+        if not isinstance(data, dict) or data.get("v") != 1:
+            return cls()
+
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) else None
+
+        def number(key: str) -> int | None:
+            value = data.get(key)
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+        return cls(
+            channel=text("ch"),
+            thread=text("th"),
+            run_id=number("run"),
+            concern_id=number("concern"),
+            phi_warned=data.get("phi") is True,
+            code=text("code"),
+        )
+
+
+def form_values(view: dict[str, Any]) -> dict[str, Any]:
+    """The submitted values of a modal, by block id: a string, a list (checkboxes) or None."""
+    values: dict[str, Any] = {}
+    for block_id, actions in (view.get("state", {}).get("values") or {}).items():
+        for element in actions.values():
+            kind = element.get("type")
+            if kind in ("static_select", "radio_buttons", "external_select"):
+                option = element.get("selected_option") or {}
+                values[block_id] = option.get("value")
+            elif kind == "checkboxes":
+                values[block_id] = [o.get("value") for o in element.get("selected_options") or []]
+            elif kind == "users_select":
+                values[block_id] = element.get("selected_user")
+            else:
+                values[block_id] = element.get("value")
+    return values
+
+
+def concern_from_form(
+    values: dict[str, Any], context: FormContext, who: Person, tenant: str, view_id: str
+) -> c.RaiseConcern:
+    """The concern a submitted form raises. A re-submission of the same modal is the same concern."""
+    return c.RaiseConcern(
+        person=who,
+        where=address(tenant, context.channel),
+        text=values.get("description") or "",
+        unit=values.get("unit") or None,
+        severity=values.get("severity") or None,
+        category=values.get("category") or None,
+        concern_type=values.get("type") or None,
+        anonymity=values.get("anonymity") or "named",
+        notify_me="yes" in (values.get("notify") or []),
+        post_anyway="yes" in (values.get("post_anyway") or []),
+        idempotency_key=_form_key(tenant, view_id),
+    )
+
+
+def _form_key(tenant: str, view_id: str) -> str | None:
+    """The same modal submitted twice is one concern. Only a digest of its id is kept: even for an
+    anonymous concern, nothing stored could be matched with Slack's records of who opened which form."""
+    if not view_id:
+        return None
+    return "slack:view:" + hashlib.sha256(f"{tenant}:{view_id}".encode()).hexdigest()[:40]
