@@ -185,6 +185,8 @@ def _huddle_prompt(view: HuddlePrompt) -> list[Block]:
     ]
     questions = "\n".join(f"{n}. {escape(q)}" for n, q in enumerate(view.questions, 1))
     blocks += sections(questions)
+    if view.rollup:  # a department's or executive huddle: each unit below it
+        blocks += sections("*Units*\n" + "\n".join(f"• {escape(line)}" for line in view.rollup))
     if view.open_items:
         items = "\n".join(
             f"• {escape(i.ref)} ({escape(i.severity)}, {escape(i.status)}): {escape(i.summary)}"
@@ -213,6 +215,8 @@ def _huddle_summary(view: HuddleSummary) -> list[Block]:
         blocks += sections("*Still open:* " + escape(", ".join(i.ref for i in view.open_items)))
     if view.missed_runs:
         blocks += sections("*Missed huddles:* " + escape(", ".join(view.missed_runs)))
+    if view.rollup:
+        blocks += sections("*Units*\n" + "\n".join(f"• {escape(line)}" for line in view.rollup))
     return blocks
 
 

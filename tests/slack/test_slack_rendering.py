@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -154,3 +155,18 @@ async def test_a_concern_with_channel_pings_reaches_slack_inert(slack_sqlite: Sl
     sent = str(card.args)
     assert "<!channel>" not in sent and "<!here>" not in sent and "<@U0DANA01>" not in sent
     assert "&lt;!channel&gt;" in card.args["text"]  # the notification text too
+
+
+def test_a_department_prompt_lists_each_unit_below_it_and_escapes_it() -> None:
+    from bot.views import HuddlePrompt
+
+    view = HuddlePrompt(
+        run_id=1,
+        unit_name="Department of Medicine",
+        when_label="Wed 25 Nov 09:00 CST",
+        closes_label="09:30 CST",
+        questions=["Look back"],
+        rollup=["4 West <!here>: last huddle Wed 25 Nov 07:00 CST: 12 answered"],
+    )
+    text = json.dumps(render(view))
+    assert "*Units*" in text and "4 West &lt;!here&gt;: last huddle" in text
