@@ -148,14 +148,7 @@ class Dispatcher:
 
     async def _start_due(self, active: dict[str, asyncio.Task[DeliveryReport]]) -> int:
         """Claim due rows and start a task for each target not already being delivered to."""
-        now = self.clock.now()
-        async with self.uow() as tx:
-            rows = await tx.claim_outbox(
-                now=now, lease_until=now + self.lease, platforms=list(self.messengers), limit=self.batch
-            )
-        by_target: dict[str, list[OutboxItem]] = defaultdict(list)
-        for row in rows:
-            by_target[row.target or ""].append(row)
+        by_target = await self._claim_by_target()
         busy = [row for target, target_rows in by_target.items() if target in active for row in target_rows]
         await self._release(busy)  # their target's task is still sending: they wait for the next look
         started = 0
@@ -194,8 +187,8 @@ class Dispatcher:
         at = self._pace_clock() + seconds
         self._wake_at = at if self._wake_at is None else min(self._wake_at, at)
 
-    async def deliver_due(self) -> DeliveryReport:
-        """One pass: lease due rows, send each target's rows in order, record the outcome."""
+    async def _claim_by_target(self) -> dict[str, list[OutboxItem]]:
+        """Lease the due rows (oldest first), grouped by target in their order."""
         now = self.clock.now()
         async with self.uow() as tx:
             rows = await tx.claim_outbox(
@@ -204,6 +197,11 @@ class Dispatcher:
         by_target: dict[str, list[OutboxItem]] = defaultdict(list)
         for row in rows:
             by_target[row.target or ""].append(row)
+        return by_target
+
+    async def deliver_due(self) -> DeliveryReport:
+        """One pass: lease due rows, send each target's rows in order, record the outcome."""
+        by_target = await self._claim_by_target()
         report = DeliveryReport()
         for part in await asyncio.gather(*(self._deliver_target(t, r) for t, r in by_target.items())):
             report += part

@@ -26,7 +26,8 @@ from storage.conversations import TeamsConversations
 from tests.conftest import SEAL_KEY, START
 from tests.teams.fake_connector import FakeConnector, load
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"
+# Real payloads and schemas from public sources, copied from ../shared/fixtures/real (see its SOURCES.md).
+REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
 FIXTURES = REAL / "teams"
 SCHEMAS = REAL / "schemas"
 
@@ -50,10 +51,6 @@ UNIT_CHANNELS = {
 DANA = "29:1dana-reyes"  # leader of 4 West
 STAFF = "29:198PbJuwlbYy4Gp7p3PZrunMBts-QmZieTANExeuaryFy4cfQknJFVwlT8esy8B9zQNy3qcVqoBZKj2oYDP6HHQ"
 STAFF_AAD = "7a9b12a6-4f02-43f1-b6f9-fd10e047f903"
-
-if not FIXTURES.exists():  # the recorded payloads live next to the repository (../shared/fixtures/real)
-    collect_ignore_glob = ["test_*.py"]
-
 
 def fixture(name: str) -> dict[str, Any]:
     """A recorded Teams activity, as recorded."""
