@@ -52,6 +52,7 @@ DANA = "29:1dana-reyes"  # leader of 4 West
 STAFF = "29:198PbJuwlbYy4Gp7p3PZrunMBts-QmZieTANExeuaryFy4cfQknJFVwlT8esy8B9zQNy3qcVqoBZKj2oYDP6HHQ"
 STAFF_AAD = "7a9b12a6-4f02-43f1-b6f9-fd10e047f903"
 
+
 def fixture(name: str) -> dict[str, Any]:
     """A recorded Teams activity, as recorded."""
     return load(str(FIXTURES / f"{name}.json"))
