@@ -250,7 +250,7 @@ async def _alert_immediate(core: Core, tx: Tx, concern: Concern, unit: Unit) -> 
         title="Immediate concern: stop the line",
         tone="warning",
         text=f"{concern.ref} in {unit.name} ({concern.concern_type}): {excerpt(concern.text, 200)}\n"
-        f"Acknowledge it in the leaders' channel with /concern ack {concern.ref}.",
+        f"Acknowledge it on its card in the leaders' channel ({concern.ref}).",
     )
     for handle in handles:
         for address in person_addresses(core, handle):
