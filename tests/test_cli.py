@@ -110,6 +110,17 @@ def test_serve_answers_healthz_with_the_database_ok(tmp_path: Path) -> None:
         assert content_type.startswith("application/json")
         assert body["status"] == "ok" and body["database"] == "ok"
         assert body["dead_letters"] == 0
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            metrics = response.read().decode()
+        assert response.headers["Content-Type"].startswith("text/plain")
+        assert (
+            "huddlebot_outbox_dead_letters 0.0" in metrics
+            and "huddlebot_concerns_raised_total" not in metrics
+        )
+        # SQLite takes one serving process: a second one on the same file must refuse, not double the jobs.
+        second = huddlebot(tmp_path, "serve", "--host", "127.0.0.1", "--port", str(free_port()))
+        assert second.returncode == 2
+        assert "Refusing to start: another huddlebot process is already serving" in second.stderr
     finally:
         server.terminate()
         try:
