@@ -222,7 +222,13 @@ async def _rollup(core: Core, tx: Tx, unit: Unit) -> list[str]:
 async def open_now(core: Core, tx: Tx, cmd: OpenHuddle) -> Reply:
     """A leader starts a huddle outside the schedule; if one is open already, nothing changes."""
     unit = resolve_unit(core, cmd.unit, cmd.where)
-    require_leader(core, cmd.person, unit, "start a huddle")
+    require_leader(
+        core,
+        cmd.person,
+        unit,
+        "start a huddle",
+        hint="You can answer the next scheduled huddle, and raise a concern at any time with /concern.",
+    )
     current = await tx.open_run(unit_id=unit.id)
     if current is not None:
         return Reply(

@@ -34,13 +34,13 @@ def is_leader(core: Core, person: Person, unit: Unit) -> bool:
     return handle in core.config.leader_handles(unit.id) or handle in core.config.safety_officers
 
 
-def require_leader(core: Core, person: Person, unit: Unit, doing: str) -> None:
+_CONCERN_HINT = "If you want to add something, reply to the concern or raise a new one with /concern."
+
+
+def require_leader(core: Core, person: Person, unit: Unit, doing: str, *, hint: str = _CONCERN_HINT) -> None:
     """Refuse politely unless ``person`` leads ``unit`` (or a tier above it)."""
     if not is_leader(core, person, unit):
-        raise NotAllowed(
-            f"Only the leaders of {unit.name} can {doing}. Nothing was changed. "
-            "If you want to add something, reply to the concern or raise a new one with /concern."
-        )
+        raise NotAllowed(f"Only the leaders of {unit.name} can {doing}. Nothing was changed. {hint}")
 
 
 def resolve_unit(core: Core, text: str | None, where: Address | None) -> Unit:
