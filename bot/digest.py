@@ -103,6 +103,9 @@ async def send_due(core: Core, now: datetime) -> int:
     if at is None or now - at > timedelta(days=1):  # a replica down all day: the next one is next week
         return 0
     week = at.astimezone(_org_zone(core)).date().isoformat()
+    async with core.uow() as tx:
+        if await tx.get_meta(key=f"digest:{week}"):
+            return 0  # every unit's digest of this week is queued already
     sent = 0
     for unit in core.config.units:
         addresses = leader_addresses(core, unit)
@@ -124,4 +127,6 @@ async def send_due(core: Core, now: datetime) -> int:
                 ):
                     sent += 1
             await record(tx, core, "system", "digest.sent", unit=unit.id, week=week)
+    async with core.uow() as tx:
+        await tx.set_meta(key=f"digest:{week}", value=core.now().isoformat())
     return sent
