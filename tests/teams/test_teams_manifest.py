@@ -99,3 +99,10 @@ def test_teams_package_refuses_what_teams_would(
     assert not (tmp_path / "x.zip").exists()
     with pytest.raises(PackageError):
         build_manifest(PackageDetails(app_id="nope"))
+
+
+def test_the_message_extension_commands_are_the_ones_the_bot_handles() -> None:
+    from adapters.teams.bot import FOLLOW_UP, RAISE_CONCERN
+
+    extension = load_template()["composeExtensions"][0]
+    assert sorted(c["id"] for c in extension["commands"]) == sorted([RAISE_CONCERN, FOLLOW_UP])
