@@ -377,7 +377,7 @@ async def _say(
     ``typed_under`` is the card whose thread the message was typed in: it is there already.
     """
     assert concern.id is not None
-    await tx.insert(
+    tx.add(
         ConcernMessage(
             concern_id=concern.id, author_role=role, author_name=author, text=text, created_at=core.now()
         )

@@ -65,7 +65,7 @@ async def take_step(core: Core, tx: Tx, concern: Concern, now: datetime) -> bool
             msg_key=f"concern:{concern.id}:card:esc{level + 1}:{address.target}",
         )
     reminder = f"Reminder: not acknowledged after {waited}. Escalated to {label}."
-    await tx.insert(
+    tx.add(
         ConcernMessage(
             concern_id=concern.id,
             author_role="system",

@@ -327,7 +327,7 @@ async def answer(core: Core, tx: Tx, cmd: AnswerHuddle) -> Reply:
         if not raised.ok:
             return raised
         extra = f" {raised.text}"
-    await tx.insert(
+    tx.add(
         HuddleResponse(
             run_id=run.id,
             answer=choice,

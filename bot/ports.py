@@ -33,6 +33,13 @@ class Tx(Protocol):
         """Insert ``record`` and return it with its ``id`` set."""
         ...
 
+    def add(self, record: Any) -> None:
+        """Insert ``record``, whose ``id`` nobody needs, with the transaction.
+
+        Rows added one after another are written in one go, before the next statement or the commit.
+        """
+        ...
+
     async def insert_if_absent(self, record: R) -> R | None:
         """Insert unless a row with the same unique key exists; None means somebody else has it."""
         ...

@@ -37,33 +37,33 @@ async def post(
     the claim, so two replicas doing the same due work post it once); returns False then.
     """
     now = core.now()
-    insert = tx.insert_if_absent if once else tx.insert
-    inserted = await insert(
-        OutboxItem(
-            op="post",
-            role=role,
-            view=dump_view(view),
-            created_at=now,
-            due_at=due_at or now,
-            platform=address.platform,
-            tenant=address.tenant,
-            channel=address.channel,
-            user_id=address.user,
-            thread_ref=address.thread,
-            thread_key=thread_key,
-            msg_key=msg_key,
-            target=address.target,
-            concern_id=concern_id,
-            run_id=run_id,
-        )
+    item = OutboxItem(
+        op="post",
+        role=role,
+        view=dump_view(view),
+        created_at=now,
+        due_at=due_at or now,
+        platform=address.platform,
+        tenant=address.tenant,
+        channel=address.channel,
+        user_id=address.user,
+        thread_ref=address.thread,
+        thread_key=thread_key,
+        msg_key=msg_key,
+        target=address.target,
+        concern_id=concern_id,
+        run_id=run_id,
     )
-    return inserted is not None
+    if once:
+        return await tx.insert_if_absent(item) is not None
+    tx.add(item)
+    return True
 
 
 async def post_sealed(tx: Tx, core: Core, platform: str, view: View, *, concern_id: int) -> None:
     """Queue ``view`` for an anonymous reporter whose address only the relay can unseal."""
     now = core.now()
-    await tx.insert(
+    tx.add(
         OutboxItem(
             op="post",
             role="sealed",
@@ -85,7 +85,7 @@ async def redraw(tx: Tx, core: Core, posts: list[OutboxItem], render: Callable[[
         if original.msg_key is None or original.status == "dead":
             continue
         await tx.supersede_pending_updates(ref_key=original.msg_key)
-        await tx.insert(
+        tx.add(
             OutboxItem(
                 op="update",
                 role=original.role,
@@ -134,7 +134,7 @@ async def record(
     **detail: Any,
 ) -> None:
     """Append to the audit log. ``actor`` must never identify an anonymous reporter."""
-    await tx.insert(
+    tx.add(
         AuditEvent(
             at=core.now(), actor=actor, action=action, concern_id=concern_id, run_id=run_id, detail=detail
         )

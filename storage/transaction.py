@@ -42,11 +42,17 @@ TABLES: dict[type, sa.Table] = {
 }
 
 
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
+
+
 def _values(record: Any) -> dict[str, Any]:
-    values = {f.name: getattr(record, f.name) for f in fields(record)}
-    if values.get("id", 0) is None:
-        del values["id"]
-    return values
+    """The row for ``record``. A None is left out: the column is NULL either way, and fewer bound
+    parameters make a cheaper statement (most of a new row's columns are still empty)."""
+    return {
+        name: value for name in _field_names(type(record)) if (value := getattr(record, name)) is not None
+    }
 
 
 # Statements are built once and given their values as parameters: building ``insert().values(...)``
@@ -54,6 +60,28 @@ def _values(record: Any) -> dict[str, Any]:
 @functools.cache
 def _insert(table: sa.Table) -> sa.Insert:
     return sa.insert(table).returning(table.c.id) if "id" in table.c else sa.insert(table)
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_rows(shape: tuple[tuple[sa.Table, tuple[str, ...], int], ...]) -> sa.TextClause:
+    """One statement writing rows into one or more tables: ``shape`` names each table's columns and row
+    count; the parameter for row ``r``, column ``c`` of part ``p`` is named ``p{p}_{r}_{c}``.
+
+    Several tables go into one statement as data-modifying CTEs (PostgreSQL only), so a use case's
+    outbox rows and audit record cost one round trip, not one each. SQLAlchemy compiles a multi-row
+    INSERT anew on every call, which costs more than the round trips it saves; as typed text, compiled
+    once per shape, it is cached like any other statement.
+    """
+    parts, binds = [], []
+    for p, (table, columns, count) in enumerate(shape):
+        rows = []
+        for r in range(count):
+            names = [f"p{p}_{r}_{c}" for c in columns]
+            binds += [sa.bindparam(n, type_=table.c[c].type) for n, c in zip(names, columns, strict=True)]
+            rows.append("(" + ", ".join(f":{n}" for n in names) + ")")
+        parts.append(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {', '.join(rows)}")
+    ctes = ", ".join(f"w{p} AS ({part})" for p, part in enumerate(parts[:-1]))
+    return sa.text((f"WITH {ctes} " if ctes else "") + parts[-1]).bindparams(*binds)
 
 
 @functools.cache
@@ -66,26 +94,80 @@ def _load(kind: type[R], row: sa.Row[Any]) -> R:
     return kind(**row._mapping)
 
 
+# A PostgreSQL statement takes at most 32,767 parameters; SQLite's default build 32,766.
+_MAX_PARAMS = 30_000
+_MAX_ROWS = 100
+
+
 class SqlTx:
-    """One transaction. Every method is one statement (or two), and its name says what it reads."""
+    """One transaction. Every method is one statement (or two), and its name says what it reads.
+
+    Rows given to ``add`` are written together just before the next statement or the commit, whichever
+    comes first: reads in the transaction still see them, and their order is kept.
+    """
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self.dialect = conn.dialect.name
+        self._pending: list[tuple[sa.Table, dict[str, Any]]] = []
+
+    def add(self, record: Any) -> None:
+        self._pending.append((TABLES[type(record)], _values(record)))
+
+    async def flush(self) -> None:
+        """Write what ``add`` holds: in one statement on PostgreSQL, one per table on SQLite.
+
+        A table's rows go into one VALUES list, in the order they were added, so their ids keep that
+        order (the dispatcher sends a target's rows in id order). Rows of one table never share a
+        statement as separate parts: PostgreSQL runs a statement's CTEs in no set order.
+        """
+        pending, self._pending = self._pending, []
+        by_table: dict[sa.Table, list[dict[str, Any]]] = {}
+        for table, values in pending:
+            by_table.setdefault(table, []).append(values)
+        parts: list[tuple[sa.Table, tuple[str, ...], list[dict[str, Any]]]] = []
+        size = 0
+        for table, rows in by_table.items():
+            columns = tuple(c.name for c in table.c if any(c.name in row for row in rows))
+            for start in range(0, len(rows), _MAX_ROWS):
+                chunk = rows[start : start + _MAX_ROWS]
+                cost = len(columns) * len(chunk)
+                if parts and (self.dialect != "postgresql" or start > 0 or size + cost > _MAX_PARAMS):
+                    await self._write(parts)
+                    parts, size = [], 0
+                parts.append((table, columns, chunk))
+                size += cost
+        if parts:
+            await self._write(parts)
+
+    async def _write(self, parts: list[tuple[sa.Table, tuple[str, ...], list[dict[str, Any]]]]) -> None:
+        shape = tuple((table, columns, len(rows)) for table, columns, rows in parts)
+        params = {
+            f"p{p}_{r}_{c}": row.get(c)
+            for p, (_table, columns, rows) in enumerate(parts)
+            for r, row in enumerate(rows)
+            for c in columns
+        }
+        await self.conn.execute(_insert_rows(shape), params)
+
+    async def _execute(self, statement: Any, params: Any = None) -> Any:
+        if self._pending:
+            await self.flush()
+        return await self.conn.execute(statement, params)
 
     def _pk(self, table: sa.Table) -> sa.Column[Any]:
         return next(iter(table.primary_key.columns))
 
     async def insert(self, record: R) -> R:
         table = TABLES[type(record)]
-        result = await self.conn.execute(_insert(table), _values(record))
+        result = await self._execute(_insert(table), _values(record))
         if "id" in table.c and getattr(record, "id", 0) is None:
             record.id = result.scalar_one()  # type: ignore[attr-defined]
         return record
 
     async def insert_if_absent(self, record: R) -> R | None:
         table = TABLES[type(record)]
-        row = (await self.conn.execute(_insert_if_absent(table, self.dialect), _values(record))).first()
+        row = (await self._execute(_insert_if_absent(table, self.dialect), _values(record))).first()
         if row is None:
             return None
         if "id" in table.c:
@@ -94,7 +176,7 @@ class SqlTx:
 
     async def get(self, kind: type[R], key: Any) -> R | None:
         table = TABLES[kind]
-        row = (await self.conn.execute(sa.select(table).where(self._pk(table) == key))).first()
+        row = (await self._execute(sa.select(table).where(self._pk(table) == key))).first()
         return _load(kind, row) if row else None
 
     async def update(
@@ -104,13 +186,11 @@ class SqlTx:
         conditions = [self._pk(table) == key]
         for column, expected in (where or {}).items():
             conditions.append(table.c[column].is_(None) if expected is None else table.c[column] == expected)
-        result = await self.conn.execute(sa.update(table).where(*conditions).values(**values))
+        result = await self._execute(sa.update(table).where(*conditions).values(**values))
         return result.rowcount == 1
 
     async def concern_by_idempotency_key(self, *, key: str) -> Concern | None:
-        row = (
-            await self.conn.execute(sa.select(t.concerns).where(t.concerns.c.idempotency_key == key))
-        ).first()
+        row = (await self._execute(sa.select(t.concerns).where(t.concerns.c.idempotency_key == key))).first()
         return _load(Concern, row) if row else None
 
     async def find_concerns(
@@ -139,7 +219,7 @@ class SqlTx:
                 c.reporter_tenant == reporter[1],
                 c.reporter_user_id == reporter[2],
             )
-        return [_load(Concern, row) for row in await self.conn.execute(query)]
+        return [_load(Concern, row) for row in await self._execute(query)]
 
     async def claim_escalations(self, *, now: datetime, limit: int) -> list[Concern]:
         """Claim every due escalation step in one statement: each returned row's level is already
@@ -160,7 +240,7 @@ class SqlTx:
             .values(escalation_level=c.escalation_level + 1, next_escalation_at=None)
             .returning(*t.concerns.c)
         )
-        return [_load(Concern, row) for row in await self.conn.execute(statement)]
+        return [_load(Concern, row) for row in await self._execute(statement)]
 
     async def claim_nudges(self, *, now: datetime, limit: int) -> list[Concern]:
         c = t.concerns.c
@@ -176,12 +256,12 @@ class SqlTx:
             .values(nudge_at=None)
             .returning(*t.concerns.c)
         )
-        return [_load(Concern, row) for row in await self.conn.execute(statement)]
+        return [_load(Concern, row) for row in await self._execute(statement)]
 
     async def concern_messages(self, *, concern_id: int) -> list[ConcernMessage]:
         m = t.concern_messages.c
         query = sa.select(t.concern_messages).where(m.concern_id == concern_id).order_by(m.id)
-        return [_load(ConcernMessage, row) for row in await self.conn.execute(query)]
+        return [_load(ConcernMessage, row) for row in await self._execute(query)]
 
     async def open_run(self, *, unit_id: str) -> HuddleRun | None:
         r = t.huddle_runs.c
@@ -191,7 +271,7 @@ class SqlTx:
             .order_by(r.scheduled_for.desc())
             .limit(1)
         )
-        row = (await self.conn.execute(query)).first()
+        row = (await self._execute(query)).first()
         return _load(HuddleRun, row) if row else None
 
     async def due_closing_runs(self, *, now: datetime, limit: int) -> list[HuddleRun]:
@@ -202,7 +282,7 @@ class SqlTx:
             .order_by(r.closes_at)
             .limit(limit)
         )
-        return [_load(HuddleRun, row) for row in await self.conn.execute(query)]
+        return [_load(HuddleRun, row) for row in await self._execute(query)]
 
     async def runs_between(
         self, *, unit_ids: Sequence[str], start: datetime, end: datetime
@@ -213,12 +293,12 @@ class SqlTx:
             .where(r.unit_id.in_(list(unit_ids)), r.scheduled_for >= start, r.scheduled_for < end)
             .order_by(r.scheduled_for)
         )
-        return [_load(HuddleRun, row) for row in await self.conn.execute(query)]
+        return [_load(HuddleRun, row) for row in await self._execute(query)]
 
     async def responses(self, *, run_id: int) -> list[HuddleResponse]:
         h = t.huddle_responses.c
         query = sa.select(t.huddle_responses).where(h.run_id == run_id).order_by(h.id)
-        return [_load(HuddleResponse, row) for row in await self.conn.execute(query)]
+        return [_load(HuddleResponse, row) for row in await self._execute(query)]
 
     async def good_catches_between(self, *, unit_id: str, start: datetime, end: datetime) -> list[GoodCatch]:
         g = t.good_catches.c
@@ -227,10 +307,10 @@ class SqlTx:
             .where(g.unit_id == unit_id, g.created_at >= start, g.created_at <= end)
             .order_by(g.id)
         )
-        return [_load(GoodCatch, row) for row in await self.conn.execute(query)]
+        return [_load(GoodCatch, row) for row in await self._execute(query)]
 
     async def post_by_key(self, *, msg_key: str) -> OutboxItem | None:
-        row = (await self.conn.execute(sa.select(t.outbox).where(t.outbox.c.msg_key == msg_key))).first()
+        row = (await self._execute(sa.select(t.outbox).where(t.outbox.c.msg_key == msg_key))).first()
         return _load(OutboxItem, row) if row else None
 
     async def posts_for(
@@ -242,7 +322,7 @@ class SqlTx:
             query = query.where(o.concern_id == concern_id)
         if run_id is not None:
             query = query.where(o.run_id == run_id)
-        return [_load(OutboxItem, row) for row in await self.conn.execute(query)]
+        return [_load(OutboxItem, row) for row in await self._execute(query)]
 
     async def post_by_message_ref(
         self, *, platform: str, channel: str, message_ref: str
@@ -258,12 +338,12 @@ class SqlTx:
             )
             .limit(1)
         )
-        row = (await self.conn.execute(query)).first()
+        row = (await self._execute(query)).first()
         return _load(OutboxItem, row) if row else None
 
     async def supersede_pending_updates(self, *, ref_key: str) -> int:
         o = t.outbox.c
-        result = await self.conn.execute(
+        result = await self._execute(
             sa.update(t.outbox)
             .where(o.ref_key == ref_key, o.status == OutboxStatus.PENDING, o.lease_until.is_(None))
             .values(status=OutboxStatus.SUPERSEDED)
@@ -293,12 +373,12 @@ class SqlTx:
             .values(lease_until=lease_until)
             .returning(*t.outbox.c)
         )
-        rows = [_load(OutboxItem, row) for row in await self.conn.execute(statement)]
+        rows = [_load(OutboxItem, row) for row in await self._execute(statement)]
         return sorted(rows, key=lambda item: item.id or 0)
 
     async def release_outbox(self, *, ids: Sequence[int]) -> None:
         if ids:
-            await self.conn.execute(
+            await self._execute(
                 sa.update(t.outbox).where(t.outbox.c.id.in_(list(ids))).values(lease_until=None)
             )
 
@@ -306,7 +386,7 @@ class SqlTx:
         o = t.outbox.c
         oldest = sa.select(sa.func.min(o.due_at)).where(o.status == OutboxStatus.PENDING, o.due_at <= now)
         dead = sa.select(sa.func.count()).select_from(t.outbox).where(o.status == OutboxStatus.DEAD)
-        row = (await self.conn.execute(sa.select(oldest.scalar_subquery(), dead.scalar_subquery()))).one()
+        row = (await self._execute(sa.select(oldest.scalar_subquery(), dead.scalar_subquery()))).one()
         due = row[0]
         if isinstance(due, str):  # SQLite hands an aggregate back untyped
             due = datetime.fromisoformat(due)
@@ -317,23 +397,21 @@ class SqlTx:
     async def outbox_items(self, *, status: str, limit: int = 100) -> list[OutboxItem]:
         o = t.outbox.c
         query = sa.select(t.outbox).where(o.status == status).order_by(o.id).limit(limit)
-        return [_load(OutboxItem, row) for row in await self.conn.execute(query)]
+        return [_load(OutboxItem, row) for row in await self._execute(query)]
 
     async def claim_event(self, *, key: str, at: datetime) -> bool:
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         statement = insert(t.processed_events).values(key=key, at=at).on_conflict_do_nothing()
-        result = await self.conn.execute(statement)
+        result = await self._execute(statement)
         return result.rowcount == 1
 
     async def get_meta(self, *, key: str) -> str | None:
-        return (await self.conn.execute(sa.select(t.meta.c.value).where(t.meta.c.key == key))).scalar()
+        return (await self._execute(sa.select(t.meta.c.value).where(t.meta.c.key == key))).scalar()
 
     async def set_meta(self, *, key: str, value: str) -> None:
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         statement = insert(t.meta).values(key=key, value=value)
-        await self.conn.execute(
-            statement.on_conflict_do_update(index_elements=["key"], set_={"value": value})
-        )
+        await self._execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
 
 
 class SqlUnitOfWork:
@@ -345,4 +423,6 @@ class SqlUnitOfWork:
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[SqlTx]:
         async with self.engine.begin() as conn:
-            yield SqlTx(conn)
+            tx = SqlTx(conn)
+            yield tx
+            await tx.flush()

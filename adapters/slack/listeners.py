@@ -87,11 +87,13 @@ class SlackListeners:
 
     def register(self, bolt: AsyncApp) -> None:
         """Attach every listener to ``bolt``."""
+        # Bolt tries listeners in this order, and each try costs (it builds the listener's arguments):
+        # the speaking-up path goes first.
+        bolt.view(modals.CONCERN_FORM)(self.concern_submitted)
         bolt.command("/concern")(self.concern)
         bolt.command("/huddle")(self.huddle)
         bolt.command("/goodcatch")(self.goodcatch)
         bolt.action(BUTTONS)(self.button)
-        bolt.view(modals.CONCERN_FORM)(self.concern_submitted)
         bolt.view(modals.REPLY_FORM)(self.reply_submitted)
         bolt.view(modals.RESOLVE_FORM)(self.resolve_submitted)
         bolt.view(modals.FOLLOW_UP_FORM)(self.follow_up_submitted)

@@ -1,0 +1,159 @@
+"""The storage port's promises that the use cases lean on: rows added to a transaction are written in
+order, all or nothing, and visible to its own reads; a dead idle connection never reaches a request."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from bot.model import AuditEvent, Concern, OutboxItem
+from storage.engine import create_engine
+from storage.transaction import SqlUnitOfWork
+
+NOW = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
+
+
+def _concern(key: str) -> Concern:
+    return Concern(
+        unit_id="4west",
+        severity="moderate",
+        category="safe",
+        concern_type="equipment",
+        anonymity="named",
+        text="The pump alarmed twice",
+        created_at=NOW,
+        policy={"sla_seconds": 3600},
+        idempotency_key=key,
+    )
+
+
+def _post(n: int, concern_id: int) -> OutboxItem:
+    # Rows differ in which columns they leave empty, as a card, a DM and a thread reply do.
+    shapes = [
+        {"channel": "C04WEST01"},
+        {"user_id": "U0ALEX01"},
+        {"channel": "C04WEST01", "thread_key": f"concern:{concern_id}:card", "sealed": True},
+    ]
+    return OutboxItem(
+        op="post",
+        role="card",
+        view=f'{{"kind":"text","n":{n}}}',
+        created_at=NOW,
+        due_at=NOW,
+        platform="slack",
+        tenant="T0TEST",
+        msg_key=f"post:{concern_id}:{n}",
+        target="slack:T0TEST:somewhere",
+        concern_id=concern_id,
+        **shapes[n % 3],
+    )
+
+
+async def _select(engine, sql: str) -> list[dict]:
+    async with engine.connect() as conn:
+        return [dict(row._mapping) for row in await conn.execute(sa.text(sql))]
+
+
+async def test_rows_added_in_one_transaction_are_written_in_the_order_they_were_added(db_url: str) -> None:
+    engine = create_engine(db_url)
+    uow = SqlUnitOfWork(engine)
+    try:
+        async with uow() as tx:
+            concern = await tx.insert(_concern("order"))
+            assert concern.id is not None
+            for n in range(250):  # more than one statement's worth of outbox rows
+                tx.add(_post(n, concern.id))
+                if n % 50 == 0:
+                    tx.add(
+                        AuditEvent(
+                            at=NOW, actor="dana", action="test", concern_id=concern.id, detail={"n": n}
+                        )
+                    )
+        posts = await _select(engine, "SELECT * FROM outbox ORDER BY id")
+        audit = await _select(engine, "SELECT * FROM audit_events ORDER BY id")
+    finally:
+        await engine.dispose()
+    assert [p["msg_key"] for p in posts] == [f"post:{concern.id}:{n}" for n in range(250)]
+    assert [(p["channel"], p["user_id"], p["thread_key"], bool(p["sealed"])) for p in posts[:3]] == [
+        ("C04WEST01", None, None, False),
+        (None, "U0ALEX01", None, False),
+        ("C04WEST01", None, f"concern:{concern.id}:card", True),
+    ]
+    assert all(p["status"] == "pending" and p["attempts"] == 0 for p in posts)
+    assert [a["action"] for a in audit] == ["test"] * 5
+
+
+async def test_a_transaction_reads_the_rows_it_added(db_url: str) -> None:
+    engine = create_engine(db_url)
+    uow = SqlUnitOfWork(engine)
+    try:
+        async with uow() as tx:
+            concern = await tx.insert(_concern("read"))
+            assert concern.id is not None
+            tx.add(_post(0, concern.id))
+            found = await tx.post_by_key(msg_key=f"post:{concern.id}:0")
+    finally:
+        await engine.dispose()
+    assert found is not None and found.channel == "C04WEST01"
+
+
+async def test_a_row_that_cannot_be_written_undoes_the_whole_transaction(db_url: str) -> None:
+    engine = create_engine(db_url)
+    uow = SqlUnitOfWork(engine)
+    try:
+        with pytest.raises(sa.exc.IntegrityError):
+            async with uow() as tx:
+                concern = await tx.insert(_concern("undo"))
+                assert concern.id is not None
+                tx.add(_post(0, concern.id))
+                tx.add(_post(0, concern.id))  # the same msg_key twice: the unique key refuses it
+        counts = [
+            (await _select(engine, f"SELECT COUNT(*) AS n FROM {table}"))[0]["n"]
+            for table in ("concerns", "outbox", "audit_events")
+        ]
+    finally:
+        await engine.dispose()
+    assert counts == [0, 0, 0]
+
+
+async def _backend_pid(engine) -> int:
+    async with engine.connect() as conn:
+        return (await conn.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+
+
+async def _kill(url: str, pid: int) -> None:
+    admin = create_engine(url)
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await admin.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_pooled_connection_that_died_while_idle_is_replaced_unseen(postgres_url: str) -> None:
+    # PostgreSQL restarted, or a firewall dropped an idle connection: the next request must not fail.
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0, ping_after_idle=0.05)
+    try:
+        dead = await _backend_pid(engine)
+        await _kill(postgres_url, dead)
+        await asyncio.sleep(0.1)
+        assert await _backend_pid(engine) != dead
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_connection_the_server_closed_a_moment_ago_is_replaced_unseen(postgres_url: str) -> None:
+    # PostgreSQL restarted between two requests a moment apart: no ping is due, but the socket is closed.
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0, ping_after_idle=60)
+    try:
+        dead = await _backend_pid(engine)
+        await _kill(postgres_url, dead)
+        await asyncio.sleep(0.05)
+        assert await _backend_pid(engine) != dead
+    finally:
+        await engine.dispose()
