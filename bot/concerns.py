@@ -117,22 +117,22 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
         concern.reporter_user_id = cmd.person.user_id
         concern.reporter_name = name_of(core, cmd.person)
         concern.reporter_handle = handle_of(core, cmd.person)
-    inserted = await tx.insert_if_absent(concern)
-    if inserted is None:  # the same request again (a retry, a double click): the unique key said so
-        existing = await tx.concern_by_idempotency_key(key=cmd.idempotency_key or "")
-        assert existing is not None
+    # Everything below is added, not written at once: with the id known up front, the concern, its
+    # cards and its audit record reach the database together, in one statement.
+    concern.id, existing = await tx.new_concern_id(idempotency_key=cmd.idempotency_key)
+    if existing is not None:  # the same request again (a retry, a double click): the key says so
         return _already_received(existing)
-    assert concern.id is not None
 
     code = None
     if anonymous:
         code = receipts.new_code(concern.ref)
         parts = receipts.split_code(code)
         assert parts is not None
-        await tx.update(Concern, concern.id, receipt_hash=receipts.hash_secret(parts[1]))
+        concern.receipt_hash = receipts.hash_secret(parts[1])
+    tx.add(concern)
     if notify and core.sealer is not None:
         token = core.sealer.seal(Address.dm(cmd.person))
-        await tx.insert(SealedAddress(concern_id=concern.id, platform=cmd.person.platform, token=token))
+        tx.add(SealedAddress(concern_id=concern.id, platform=cmd.person.platform, token=token))
 
     card = concern_card(core, concern)
     for address in leader_addresses(core, unit):

@@ -28,7 +28,7 @@ from bot.commands import (
     ShowHome,
 )
 from bot.config import OrgConfig
-from bot.errors import Refusal
+from bot.errors import Conflict, Refusal
 from bot.limits import AttemptLimiter
 from bot.metrics import Metrics
 from bot.ports import UnitOfWork
@@ -69,17 +69,26 @@ class Core:
         if handler is None:
             raise TypeError(f"no handler for {type(command).__name__}")
         try:
-            async with self.uow() as tx:
-                if event_key is not None and not await tx.claim_event(key=event_key, at=self.now()):
-                    log.info("duplicate event ignored")
-                    return Reply(text="", silent=True, code="duplicate")
-                reply = await handler(self, tx, command)
+            try:
+                reply = await self._run(handler, command, event_key)
+            except Conflict:
+                # A twin of this request (a platform retry, a double click) committed first and
+                # nothing of ours was stored; run it again to answer as the twin's duplicate.
+                log.info("%s lost a race with its twin; running it again", type(command).__name__)
+                reply = await self._run(handler, command, event_key)
         except Refusal as refusal:
             log.info("refused %s: %s", type(command).__name__, refusal.code)
             return Reply(text=refusal.message, tone="error", code=refusal.code)
         for callback in self.on_commit:
             callback()
         return reply
+
+    async def _run(self, handler: Any, command: Command, event_key: str | None) -> Reply:
+        async with self.uow() as tx:
+            if event_key is not None and not await tx.claim_event(key=event_key, at=self.now()):
+                log.info("duplicate event ignored")
+                return Reply(text="", silent=True, code="duplicate")
+            return await handler(self, tx, command)
 
 
 _HANDLERS: dict[type, Any] = {

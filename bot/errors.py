@@ -30,6 +30,13 @@ class NotAllowed(Refusal):
         super().__init__(message, code="not_allowed")
 
 
+class Conflict(Exception):
+    """A commit lost a race on a unique key: a twin request (a retry, a double click) committed first.
+
+    Nothing of the losing transaction was stored; running the command again sees the twin's rows.
+    """
+
+
 class DeliveryError(Exception):
     """A Messenger could not deliver a view."""
 

@@ -54,6 +54,14 @@ class Tx(Protocol):
         """Set ``values`` on one row if it still matches ``where``; True if it did (a claim)."""
         ...
 
+    async def new_concern_id(self, *, idempotency_key: str | None) -> tuple[int, Concern | None]:
+        """An id for a concern about to be added, and the concern already holding its key, if any.
+
+        One round trip. ``idempotency_key`` is the request's; None matches nothing. If a twin request
+        commits the same key first after all, this transaction's commit raises ``Conflict``.
+        """
+        ...
+
     async def concern_by_idempotency_key(self, *, key: str) -> Concern | None:
         """The concern a retried request already created."""
         ...
@@ -160,7 +168,10 @@ class Tx(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """Opens a transaction that commits when the block ends without an exception."""
+    """Opens a transaction that commits when the block ends without an exception.
+
+    A commit that loses a race on a unique key raises ``Conflict`` and stores nothing.
+    """
 
     def __call__(self) -> AbstractAsyncContextManager[Tx]:
         """Open a transaction."""

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.errors import Conflict
 from bot.model import (
     AuditEvent,
     Concern,
@@ -85,6 +86,32 @@ def _insert_rows(shape: tuple[tuple[sa.Table, tuple[str, ...], int], ...]) -> sa
 
 
 @functools.cache
+def _column_names(table: sa.Table) -> tuple[str, ...]:
+    return tuple(column.name for column in table.c)
+
+
+@functools.cache
+def _new_concern_id(dialect: str) -> sa.Select[Any]:
+    """A fresh concern id and the concern holding ``:key``, if any, as one row.
+
+    PostgreSQL takes the id from the table's sequence (never handed out twice, even to replicas);
+    SQLite has one writer at a time, holding the write lock, so the next id is the largest plus one,
+    which is what SQLite itself would pick.
+    """
+    c = t.concerns.c
+    if dialect == "postgresql":
+        new_id = sa.func.nextval(sa.func.pg_get_serial_sequence(t.concerns.name, c.id.name))
+    else:
+        new_id = sa.select(sa.func.coalesce(sa.func.max(c.id), 0) + 1).scalar_subquery()
+    one = sa.select(sa.literal(1).label("one")).subquery("one")
+    return (
+        sa.select(new_id.label("new_id"), *t.concerns.c)
+        .select_from(one)
+        .outerjoin(t.concerns, c.idempotency_key == sa.bindparam("key"))
+    )
+
+
+@functools.cache
 def _insert_if_absent(table: sa.Table, dialect: str) -> sa.Insert:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(table).on_conflict_do_nothing().returning(next(iter(table.primary_key.columns)))
@@ -104,15 +131,27 @@ class SqlTx:
 
     Rows given to ``add`` are written together just before the next statement or the commit, whichever
     comes first: reads in the transaction still see them, and their order is kept.
+
+    On PostgreSQL the connection starts in autocommit and the transaction begins with the first
+    statement that needs one. A unit of work that only reserves ids and adds rows (raising a concern)
+    commits them as one statement, which is atomic by itself: two round trips instead of four.
     """
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, *, begin_lazily: bool = False) -> None:
         self.conn = conn
         self.dialect = conn.dialect.name
         self._pending: list[tuple[sa.Table, dict[str, Any]]] = []
+        self._autocommit = begin_lazily
 
     def add(self, record: Any) -> None:
         self._pending.append((TABLES[type(record)], _values(record)))
+
+    async def _begin(self) -> None:
+        if self._autocommit:
+            self._autocommit = False
+            if self.conn.in_transaction():  # SQLAlchemy's own bookkeeping of autocommitted statements
+                await self.conn.commit()
+            await self.conn.execution_options(isolation_level=self.conn.default_isolation_level)
 
     async def flush(self) -> None:
         """Write what ``add`` holds: in one statement on PostgreSQL, one per table on SQLite.
@@ -125,19 +164,22 @@ class SqlTx:
         by_table: dict[sa.Table, list[dict[str, Any]]] = {}
         for table, values in pending:
             by_table.setdefault(table, []).append(values)
-        parts: list[tuple[sa.Table, tuple[str, ...], list[dict[str, Any]]]] = []
+        statements: list[list[tuple[sa.Table, tuple[str, ...], list[dict[str, Any]]]]] = []
         size = 0
         for table, rows in by_table.items():
-            columns = tuple(c.name for c in table.c if any(c.name in row for row in rows))
+            present = set().union(*rows)
+            columns = tuple(name for name in _column_names(table) if name in present)
             for start in range(0, len(rows), _MAX_ROWS):
                 chunk = rows[start : start + _MAX_ROWS]
                 cost = len(columns) * len(chunk)
-                if parts and (self.dialect != "postgresql" or start > 0 or size + cost > _MAX_PARAMS):
-                    await self._write(parts)
-                    parts, size = [], 0
-                parts.append((table, columns, chunk))
+                if not statements or self.dialect != "postgresql" or start > 0 or size + cost > _MAX_PARAMS:
+                    statements.append([])
+                    size = 0
+                statements[-1].append((table, columns, chunk))
                 size += cost
-        if parts:
+        if len(statements) > 1:
+            await self._begin()
+        for parts in statements:
             await self._write(parts)
 
     async def _write(self, parts: list[tuple[sa.Table, tuple[str, ...], list[dict[str, Any]]]]) -> None:
@@ -151,9 +193,18 @@ class SqlTx:
         await self.conn.execute(_insert_rows(shape), params)
 
     async def _execute(self, statement: Any, params: Any = None) -> Any:
+        await self._begin()
         if self._pending:
             await self.flush()
         return await self.conn.execute(statement, params)
+
+    async def new_concern_id(self, *, idempotency_key: str | None) -> tuple[int, Concern | None]:
+        if self._pending:  # keep the order of what was added: begin, and write it first
+            await self._execute(sa.select(sa.literal(1)))
+        row = (await self.conn.execute(_new_concern_id(self.dialect), {"key": idempotency_key})).one()
+        mapping = dict(row._mapping)
+        new_id = mapping.pop("new_id")
+        return new_id, (Concern(**mapping) if mapping["id"] is not None else None)
 
     def _pk(self, table: sa.Table) -> sa.Column[Any]:
         return next(iter(table.primary_key.columns))
@@ -414,15 +465,36 @@ class SqlTx:
         await self._execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
 
 
+def _lost_a_race(error: sa.exc.IntegrityError) -> bool:
+    """True if ``error`` is a unique key refusing a row: a twin committed the same thing first."""
+    return getattr(error.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(error.orig)
+
+
 class SqlUnitOfWork:
-    """Each call opens one transaction on ``engine``: committed at the end, rolled back on error."""
+    """Each call opens one transaction on ``engine``: committed at the end, rolled back on error.
+
+    A commit that loses a race on a unique key raises ``Conflict``; nothing of it is stored.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._lazy = engine.dialect.name == "postgresql"
+        # Connections for units of work start in autocommit on PostgreSQL: see ``SqlTx``.
+        self._connect = engine.execution_options(isolation_level="AUTOCOMMIT") if self._lazy else engine
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[SqlTx]:
-        async with self.engine.begin() as conn:
-            tx = SqlTx(conn)
-            yield tx
-            await tx.flush()
+        async with self._connect.connect() as conn:
+            tx = SqlTx(conn, begin_lazily=self._lazy)
+            try:
+                yield tx
+                await tx.flush()
+                await conn.commit()
+            except sa.exc.IntegrityError as error:
+                await conn.rollback()
+                if _lost_a_race(error):
+                    raise Conflict(str(error.orig).splitlines()[0]) from error
+                raise
+            except BaseException:
+                await conn.rollback()
+                raise

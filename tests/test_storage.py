@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from bot.errors import Conflict
 from bot.model import AuditEvent, Concern, OutboxItem
 from storage.engine import create_engine
 from storage.transaction import SqlUnitOfWork
@@ -104,7 +105,7 @@ async def test_a_row_that_cannot_be_written_undoes_the_whole_transaction(db_url:
     engine = create_engine(db_url)
     uow = SqlUnitOfWork(engine)
     try:
-        with pytest.raises(sa.exc.IntegrityError):
+        with pytest.raises(Conflict):
             async with uow() as tx:
                 concern = await tx.insert(_concern("undo"))
                 assert concern.id is not None
@@ -117,6 +118,38 @@ async def test_a_row_that_cannot_be_written_undoes_the_whole_transaction(db_url:
     finally:
         await engine.dispose()
     assert counts == [0, 0, 0]
+
+
+async def test_a_concern_added_whole_is_stored_whole_or_not_at_all(db_url: str) -> None:
+    # Raising a concern only reserves an id and adds rows: on PostgreSQL they are one statement with
+    # no BEGIN around it, so that statement alone must be all or nothing.
+    engine = create_engine(db_url)
+    uow = SqlUnitOfWork(engine)
+    try:
+        async with uow() as tx:
+            concern_id, existing = await tx.new_concern_id(idempotency_key="whole")
+            concern = _concern("whole")
+            concern.id = concern_id
+            tx.add(concern)
+            tx.add(_post(0, concern_id))
+        with pytest.raises(Conflict):
+            async with uow() as tx:
+                second_id, _ = await tx.new_concern_id(idempotency_key="half")
+                second = _concern("half")
+                second.id = second_id
+                tx.add(second)
+                tx.add(_post(1, second_id))
+                tx.add(_post(0, concern_id))  # a msg_key already taken: the statement fails
+        async with uow() as tx:
+            again, found = await tx.new_concern_id(idempotency_key="whole")
+        stored = await _select(engine, "SELECT id, idempotency_key FROM concerns")
+        posts = await _select(engine, "SELECT msg_key FROM outbox")
+    finally:
+        await engine.dispose()
+    assert existing is None
+    assert stored == [{"id": concern_id, "idempotency_key": "whole"}]
+    assert posts == [{"msg_key": f"post:{concern_id}:0"}]
+    assert found is not None and found.id == concern_id and again != concern_id
 
 
 async def _backend_pid(engine) -> int:
