@@ -84,12 +84,15 @@ class Core:
         return reply
 
     async def _run(self, handler: Any, command: Command, event_key: str | None) -> Reply:
-        async with self.uow() as tx:
+        async with self.uow(adds_only=type(command) in _ADDS_ONLY) as tx:
             if event_key is not None and not await tx.claim_event(key=event_key, at=self.now()):
                 log.info("duplicate event ignored")
                 return Reply(text="", silent=True, code="duplicate")
             return await handler(self, tx, command)
 
+
+# Commands whose unit of work only reserves ids and adds rows, when all goes well (see ``Tx.add``).
+_ADDS_ONLY = frozenset({RaiseConcern})
 
 _HANDLERS: dict[type, Any] = {
     RaiseConcern: concerns.raise_concern,

@@ -173,8 +173,12 @@ class UnitOfWork(Protocol):
     A commit that loses a race on a unique key raises ``Conflict`` and stores nothing.
     """
 
-    def __call__(self) -> AbstractAsyncContextManager[Tx]:
-        """Open a transaction."""
+    def __call__(self, *, adds_only: bool = False) -> AbstractAsyncContextManager[Tx]:
+        """Open a transaction.
+
+        ``adds_only`` says the block will mostly reserve ids and add rows, so storage may defer
+        beginning it; anything else the block does still runs in the transaction.
+        """
         ...
 
 

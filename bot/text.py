@@ -41,8 +41,9 @@ class CleanText:
 def clean(text: str | None, *, limit: int, what: str = "text") -> CleanText:
     """Strip control and bidi characters; refuse empty or over-long text with a kind message."""
     raw = unicodedata.normalize("NFC", text or "")
-    cleaned = raw.translate(_INVISIBLE).replace("\r\n", "\n").replace("\r", "\n").strip()
-    removed = len(raw) - len(raw.translate(_INVISIBLE))
+    visible = raw.translate(_INVISIBLE)
+    cleaned = visible.replace("\r\n", "\n").replace("\r", "\n").strip()
+    removed = len(raw) - len(visible)
     if not cleaned:
         raise Refusal(f"The {what} is empty. Please write a few words about it.", code="empty_text")
     if len(cleaned) > limit:

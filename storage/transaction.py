@@ -64,25 +64,30 @@ def _insert(table: sa.Table) -> sa.Insert:
 
 
 @functools.lru_cache(maxsize=256)
-def _insert_rows(shape: tuple[tuple[sa.Table, tuple[str, ...], int], ...]) -> sa.TextClause:
-    """One statement writing rows into one or more tables: ``shape`` names each table's columns and row
-    count; the parameter for row ``r``, column ``c`` of part ``p`` is named ``p{p}_{r}_{c}``.
+def _insert_rows(
+    shape: tuple[tuple[sa.Table, tuple[str, ...], int], ...],
+) -> tuple[sa.TextClause, tuple[tuple[str, int, int, str], ...]]:
+    """One statement writing rows into one or more tables, and where each of its parameters comes
+    from: ``shape`` names each table's columns and row count; a parameter is ``(name, part, row,
+    column)``.
 
     Several tables go into one statement as data-modifying CTEs (PostgreSQL only), so a use case's
-    outbox rows and audit record cost one round trip, not one each. SQLAlchemy compiles a multi-row
-    INSERT anew on every call, which costs more than the round trips it saves; as typed text, compiled
-    once per shape, it is cached like any other statement.
+    rows cost one round trip, not one each. SQLAlchemy compiles a multi-row INSERT anew on every
+    call, which costs more than the round trips it saves; as typed text, compiled once per shape, it
+    is cached like any other statement.
     """
-    parts, binds = [], []
+    parts, binds, sources = [], [], []
     for p, (table, columns, count) in enumerate(shape):
         rows = []
         for r in range(count):
             names = [f"p{p}_{r}_{c}" for c in columns]
             binds += [sa.bindparam(n, type_=table.c[c].type) for n, c in zip(names, columns, strict=True)]
+            sources += [(n, p, r, c) for n, c in zip(names, columns, strict=True)]
             rows.append("(" + ", ".join(f":{n}" for n in names) + ")")
         parts.append(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {', '.join(rows)}")
     ctes = ", ".join(f"w{p} AS ({part})" for p, part in enumerate(parts[:-1]))
-    return sa.text((f"WITH {ctes} " if ctes else "") + parts[-1]).bindparams(*binds)
+    statement = sa.text((f"WITH {ctes} " if ctes else "") + parts[-1]).bindparams(*binds)
+    return statement, tuple(sources)
 
 
 @functools.cache
@@ -92,7 +97,7 @@ def _column_names(table: sa.Table) -> tuple[str, ...]:
 
 @functools.cache
 def _new_concern_id(dialect: str) -> sa.Select[Any]:
-    """A fresh concern id and the concern holding ``:key``, if any, as one row.
+    """A fresh concern id, and the id of the concern holding ``:key`` (NULL if none), as one row.
 
     PostgreSQL takes the id from the table's sequence (never handed out twice, even to replicas);
     SQLite has one writer at a time, holding the write lock, so the next id is the largest plus one,
@@ -103,12 +108,8 @@ def _new_concern_id(dialect: str) -> sa.Select[Any]:
         new_id = sa.func.nextval(sa.func.pg_get_serial_sequence(t.concerns.name, c.id.name))
     else:
         new_id = sa.select(sa.func.coalesce(sa.func.max(c.id), 0) + 1).scalar_subquery()
-    one = sa.select(sa.literal(1).label("one")).subquery("one")
-    return (
-        sa.select(new_id.label("new_id"), *t.concerns.c)
-        .select_from(one)
-        .outerjoin(t.concerns, c.idempotency_key == sa.bindparam("key"))
-    )
+    existing = sa.select(c.id).where(c.idempotency_key == sa.bindparam("key")).scalar_subquery()
+    return sa.select(new_id, existing)
 
 
 @functools.cache
@@ -132,9 +133,10 @@ class SqlTx:
     Rows given to ``add`` are written together just before the next statement or the commit, whichever
     comes first: reads in the transaction still see them, and their order is kept.
 
-    On PostgreSQL the connection starts in autocommit and the transaction begins with the first
-    statement that needs one. A unit of work that only reserves ids and adds rows (raising a concern)
-    commits them as one statement, which is atomic by itself: two round trips instead of four.
+    With ``begin_lazily`` (PostgreSQL, for units of work that mostly add rows) the connection starts in
+    autocommit and the transaction begins with the first statement that needs one. If all the block
+    did was reserve ids and add rows (raising a concern), they are committed as one statement, atomic
+    by itself: two round trips instead of four.
     """
 
     def __init__(self, conn: AsyncConnection, *, begin_lazily: bool = False) -> None:
@@ -183,14 +185,11 @@ class SqlTx:
             await self._write(parts)
 
     async def _write(self, parts: list[tuple[sa.Table, tuple[str, ...], list[dict[str, Any]]]]) -> None:
-        shape = tuple((table, columns, len(rows)) for table, columns, rows in parts)
-        params = {
-            f"p{p}_{r}_{c}": row.get(c)
-            for p, (_table, columns, rows) in enumerate(parts)
-            for r, row in enumerate(rows)
-            for c in columns
-        }
-        await self.conn.execute(_insert_rows(shape), params)
+        statement, sources = _insert_rows(
+            tuple((table, columns, len(rows)) for table, columns, rows in parts)
+        )
+        params = {name: parts[p][2][r].get(c) for name, p, r, c in sources}
+        await self.conn.execute(statement, params)
 
     async def _execute(self, statement: Any, params: Any = None) -> Any:
         await self._begin()
@@ -201,10 +200,10 @@ class SqlTx:
     async def new_concern_id(self, *, idempotency_key: str | None) -> tuple[int, Concern | None]:
         if self._pending:  # keep the order of what was added: begin, and write it first
             await self._execute(sa.select(sa.literal(1)))
-        row = (await self.conn.execute(_new_concern_id(self.dialect), {"key": idempotency_key})).one()
-        mapping = dict(row._mapping)
-        new_id = mapping.pop("new_id")
-        return new_id, (Concern(**mapping) if mapping["id"] is not None else None)
+        new_id, existing = (
+            await self.conn.execute(_new_concern_id(self.dialect), {"key": idempotency_key})
+        ).one()
+        return new_id, (await self.get(Concern, existing) if existing is not None else None)
 
     def _pk(self, table: sa.Table) -> sa.Column[Any]:
         return next(iter(table.primary_key.columns))
@@ -479,13 +478,14 @@ class SqlUnitOfWork:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._lazy = engine.dialect.name == "postgresql"
-        # Connections for units of work start in autocommit on PostgreSQL: see ``SqlTx``.
-        self._connect = engine.execution_options(isolation_level="AUTOCOMMIT") if self._lazy else engine
+        # Where a unit of work only adds rows, its connection starts in autocommit: see ``SqlTx``.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT") if self._lazy else engine
 
     @asynccontextmanager
-    async def __call__(self) -> AsyncIterator[SqlTx]:
-        async with self._connect.connect() as conn:
-            tx = SqlTx(conn, begin_lazily=self._lazy)
+    async def __call__(self, *, adds_only: bool = False) -> AsyncIterator[SqlTx]:
+        lazy = self._lazy and adds_only
+        async with (self._autocommit if lazy else self.engine).connect() as conn:
+            tx = SqlTx(conn, begin_lazily=lazy)
             try:
                 yield tx
                 await tx.flush()
