@@ -41,7 +41,9 @@ def create_engine(url: str | None = None, *, ping_after_idle: float = 1.0, **ove
     if make_url(url).get_backend_name() == "sqlite":
         # SQLite takes one writer at a time: one pooled connection queues writers in the process
         # instead of letting them fight over the file lock (p99 1-60 ms instead of 0.6-0.9 s).
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60, **overrides)
+        engine = create_async_engine(
+            url, **{"pool_size": 1, "max_overflow": 0, "pool_timeout": 60, **overrides}
+        )
         _tune_sqlite(engine)
         return engine
     options: dict[str, Any] = {"pool_size": 10, "max_overflow": 10}

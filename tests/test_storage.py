@@ -152,6 +152,34 @@ async def test_a_concern_added_whole_is_stored_whole_or_not_at_all(db_url: str) 
     assert found is not None and found.id == concern_id and again != concern_id
 
 
+@pytest.mark.parametrize("adds_only", [True, False])
+async def test_every_unit_of_work_is_all_or_nothing_on_a_reused_connection(
+    db_url: str, adds_only: bool
+) -> None:
+    # One pooled connection serves a concern's autocommit unit of work, then ordinary ones: each
+    # must still be one transaction, whether it began lazily or not.
+    engine = create_engine(db_url, pool_size=1, max_overflow=0)
+    uow = SqlUnitOfWork(engine)
+    try:
+        async with uow(adds_only=True) as tx:
+            first, _ = await tx.new_concern_id(idempotency_key="first")
+            concern = _concern("first")
+            concern.id = first
+            tx.add(concern)
+        with pytest.raises(RuntimeError):
+            async with uow(adds_only=adds_only) as tx:
+                await tx.insert(_concern("second"))  # a statement that needs the transaction
+                tx.add(_post(0, first))
+                await tx.get(Concern, first)  # writes the added row, inside the transaction
+                raise RuntimeError("the use case failed halfway")
+        stored = await _select(engine, "SELECT idempotency_key FROM concerns")
+        posts = await _select(engine, "SELECT id FROM outbox")
+    finally:
+        await engine.dispose()
+    assert stored == [{"idempotency_key": "first"}]
+    assert posts == []
+
+
 async def _backend_pid(engine) -> int:
     async with engine.connect() as conn:
         return (await conn.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
