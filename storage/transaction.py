@@ -145,6 +145,11 @@ class SqlTx:
         self._pending: list[tuple[sa.Table, dict[str, Any]]] = []
         self._autocommit = begin_lazily
 
+    @property
+    def autocommitting(self) -> bool:
+        """True while no transaction has begun (only with ``begin_lazily``)."""
+        return self._autocommit
+
     def add(self, record: Any) -> None:
         self._pending.append((TABLES[type(record)], _values(record)))
 
@@ -489,7 +494,8 @@ class SqlUnitOfWork:
             try:
                 yield tx
                 await tx.flush()
-                await conn.commit()
+                if not tx.autocommitting:  # in autocommit every statement has committed already
+                    await conn.commit()
             except sa.exc.IntegrityError as error:
                 await conn.rollback()
                 if _lost_a_race(error):
