@@ -1,12 +1,15 @@
 """Slack intake: how many concerns per second does huddlebot take in through ``POST /slack/events``?
 
 What is measured. On Slack, ``/concern TEXT`` opens the form (``views.open``, no database); the concern is
-created by the form's ``view_submission``: one transaction writes the concern, its outbox rows (the
-leaders' card, the reporter's DM) and the audit record, and the receipt goes back in the response.
+created by the form's ``view_submission``: the concern, its outbox rows (the leaders' card, the
+reporter's DM) and the audit record are written atomically (on PostgreSQL: one round trip reserves the id
+and checks the request's idempotency key, one statement writes all the rows), and the receipt goes back
+in the response.
 So the *intake* request is the signed ``view_submission`` (Slack's JSON in a ``payload=`` form field), sent
 to the real endpoint of a real huddlebot (signature check, Bolt, listeners, core, storage). It is compared,
 in the same run, with a bare Bolt app on the same aiohttp adapter whose ``/concern`` listener does one
-SQLAlchemy INSERT and then acks (Bolt's own signature check, same engine settings). Each runs in its own
+SQLAlchemy INSERT and then acks (Bolt's own signature check, same engine and pool settings: both check
+a pooled connection only when it sat idle for a second). Each runs in its own
 server process; this process is the load generator. Also measured: ``/concern TEXT`` itself (the form
 opening, with ``views.open`` answered by a local fake Web API), and both apps in Bolt's two modes
 (``process_before_response`` True / False).
