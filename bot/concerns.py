@@ -188,8 +188,13 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
         severity=severity,
         anonymity=anonymity,
     )
-    log.info("concern %s raised unit=%s severity=%s anonymity=%s", concern.ref, unit.id, severity, anonymity)
-    core.metrics.concerns_raised.labels(severity, anonymity).inc()
+    ref = concern.ref
+
+    def raised() -> None:  # only once it is stored: a commit can still lose a race with a twin request
+        log.info("concern %s raised unit=%s severity=%s anonymity=%s", ref, unit.id, severity, anonymity)
+        core.metrics.concerns_raised.labels(severity, anonymity).inc()
+
+    tx.after_commit(raised)
     return Reply(
         text=_receipt_text(core, concern, unit, code, delay, cleaned.removed),
         tone="success",

@@ -6,7 +6,7 @@ The core sees only these protocols.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +38,10 @@ class Tx(Protocol):
 
         Rows added one after another are written in one go, before the next statement or the commit.
         """
+        ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the transaction has committed (never if it does not)."""
         ...
 
     async def insert_if_absent(self, record: R) -> R | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -144,6 +144,7 @@ class SqlTx:
         self.dialect = conn.dialect.name
         self._pending: list[tuple[sa.Table, dict[str, Any]]] = []
         self._autocommit = begin_lazily
+        self.commit_callbacks: list[Callable[[], None]] = []
 
     @property
     def autocommitting(self) -> bool:
@@ -152,6 +153,9 @@ class SqlTx:
 
     def add(self, record: Any) -> None:
         self._pending.append((TABLES[type(record)], _values(record)))
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.commit_callbacks.append(callback)
 
     async def _begin(self) -> None:
         if self._autocommit:
@@ -504,3 +508,5 @@ class SqlUnitOfWork:
             except BaseException:
                 await conn.rollback()
                 raise
+            for callback in tx.commit_callbacks:
+                callback()

@@ -79,6 +79,8 @@ async def test_the_same_request_arriving_twice_at_once_raises_one_concern(harnes
     assert await scalar(harness, "SELECT COUNT(*) FROM concerns") == 1
     stored = concern_reference(await scalar(harness, "SELECT id FROM concerns"))
     assert [reply.ref for reply in replies] == [stored, stored]
+    metrics = harness.core.metrics.render().decode()
+    assert 'huddlebot_concerns_raised_total{anonymity="named",severity="moderate"} 1.0' in metrics
     assert await scalar(harness, "SELECT COUNT(*) FROM audit_events WHERE action = 'concern.raised'") == 1
 
 
