@@ -434,9 +434,8 @@ async def _acknowledge(core: Core, tx: Tx, concern: Concern, person: Person, not
         concern_id=concern.id,
         minutes_to_acknowledge=round((now - concern.created_at).total_seconds() / 60, 1),
     )
-    core.metrics.time_to_acknowledge.labels(concern.severity).observe(
-        (now - concern.created_at).total_seconds()
-    )
+    waited = (now - concern.created_at).total_seconds()
+    tx.after_commit(lambda: core.metrics.time_to_acknowledge.labels(concern.severity).observe(waited))
     log.info("concern %s acknowledged", concern.ref)
     return True
 

@@ -83,7 +83,7 @@ async def take_step(core: Core, tx: Tx, concern: Concern, now: datetime) -> bool
     )
     await record(tx, core, "system", "concern.escalated", concern_id=concern.id, level=level + 1, to=label)
     log.info("concern %s escalated level=%s to=%s", concern.ref, level + 1, label)
-    core.metrics.escalations.labels(str(level + 1)).inc()
+    tx.after_commit(core.metrics.escalations.labels(str(level + 1)).inc)
     return True
 
 

@@ -73,7 +73,7 @@ async def open_run(
         )
     await record(tx, core, opened_by, "huddle.opened", run_id=run.id, unit=unit.id, claim=claim_key)
     log.info("huddle run %s opened unit=%s claim=%s", run.id, unit.id, claim_key)
-    core.metrics.huddles_opened.inc()
+    tx.after_commit(core.metrics.huddles_opened.inc)
     return run
 
 
@@ -95,7 +95,7 @@ async def record_missed(
         return False
     await record(tx, core, "system", "huddle.missed", run_id=run.id, unit=unit.id, claim=claim_key)
     log.warning("huddle missed unit=%s claim=%s", unit.id, claim_key)
-    core.metrics.huddles_missed.inc()
+    tx.after_commit(core.metrics.huddles_missed.inc)
     return True
 
 

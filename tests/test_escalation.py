@@ -57,6 +57,9 @@ async def test_unacknowledged_high_concern_climbs_every_tier_once(harness: Harne
     assert [json_value(r["detail"])["level"] for r in levels] == [1, 2, 3]
     concern = (await rows(harness, "SELECT escalation_level, next_escalation_at, status FROM concerns"))[0]
     assert concern == {"escalation_level": 3, "next_escalation_at": None, "status": "open"}
+    metrics = harness.core.metrics.render().decode()  # counted once each, when committed
+    for level in ("1", "2", "3"):
+        assert f'huddlebot_escalations_total{{level="{level}"}} 1.0' in metrics
 
 
 async def test_escalation_stops_once_acknowledged(harness: Harness) -> None:
@@ -141,4 +144,6 @@ async def test_two_leaders_acknowledging_at_once_make_one_acknowledgement(harnes
     assert harness.transcript("@alex").count("was acknowledged by") == 1
     winner = await scalar(harness, "SELECT acknowledged_by FROM concerns")
     assert winner in ("Dana Reyes", "Lee Okafor")
+    metrics = harness.core.metrics.render().decode()
+    assert 'huddlebot_time_to_acknowledge_seconds_count{severity="high"} 1.0' in metrics
     assert f"already acknowledged by {winner}" in texts[0] + texts[1]
