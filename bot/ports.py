@@ -66,10 +66,6 @@ class Tx(Protocol):
         """
         ...
 
-    async def concern_by_idempotency_key(self, *, key: str) -> Concern | None:
-        """The concern a retried request already created."""
-        ...
-
     async def find_concerns(
         self,
         *,

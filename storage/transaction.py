@@ -207,8 +207,9 @@ class SqlTx:
         return await self.conn.execute(statement, params)
 
     async def new_concern_id(self, *, idempotency_key: str | None) -> tuple[int, Concern | None]:
-        if self._pending:  # keep the order of what was added: begin, and write it first
-            await self._execute(sa.select(sa.literal(1)))
+        if self._pending:  # keep the order of what was added: it is written first, in the transaction
+            await self._begin()
+            await self.flush()
         new_id, existing = (
             await self.conn.execute(_new_concern_id(self.dialect), {"key": idempotency_key})
         ).one()
@@ -247,10 +248,6 @@ class SqlTx:
             conditions.append(table.c[column].is_(None) if expected is None else table.c[column] == expected)
         result = await self._execute(sa.update(table).where(*conditions).values(**values))
         return result.rowcount == 1
-
-    async def concern_by_idempotency_key(self, *, key: str) -> Concern | None:
-        row = (await self._execute(sa.select(t.concerns).where(t.concerns.c.idempotency_key == key))).first()
-        return _load(Concern, row) if row else None
 
     async def find_concerns(
         self,

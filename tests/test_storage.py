@@ -195,26 +195,21 @@ async def _kill(url: str, pid: int) -> None:
 
 
 @pytest.mark.postgres
-async def test_a_pooled_connection_that_died_while_idle_is_replaced_unseen(postgres_url: str) -> None:
-    # PostgreSQL restarted, or a firewall dropped an idle connection: the next request must not fail.
-    engine = create_engine(postgres_url, pool_size=1, max_overflow=0, ping_after_idle=0.05)
+@pytest.mark.parametrize(
+    ("ping_after_idle", "pause"),
+    [
+        pytest.param(0.05, 0.1, id="idle-long-enough-to-be-pinged"),  # a firewall dropped it, say
+        pytest.param(60, 0.05, id="used-a-moment-ago-but-its-socket-closed"),  # PostgreSQL restarted
+    ],
+)
+async def test_a_pooled_connection_that_died_is_replaced_unseen(
+    postgres_url: str, ping_after_idle: float, pause: float
+) -> None:
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0, ping_after_idle=ping_after_idle)
     try:
         dead = await _backend_pid(engine)
         await _kill(postgres_url, dead)
-        await asyncio.sleep(0.1)
-        assert await _backend_pid(engine) != dead
-    finally:
-        await engine.dispose()
-
-
-@pytest.mark.postgres
-async def test_a_connection_the_server_closed_a_moment_ago_is_replaced_unseen(postgres_url: str) -> None:
-    # PostgreSQL restarted between two requests a moment apart: no ping is due, but the socket is closed.
-    engine = create_engine(postgres_url, pool_size=1, max_overflow=0, ping_after_idle=60)
-    try:
-        dead = await _backend_pid(engine)
-        await _kill(postgres_url, dead)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(pause)
         assert await _backend_pid(engine) != dead
     finally:
         await engine.dispose()
