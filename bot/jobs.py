@@ -62,8 +62,22 @@ class Jobs:
             self.scheduler.add_job(self.reload_config, "interval", seconds=30, id="reload_config")
         self.rebuild(self.core.config)
         self.scheduler.start()
-        # Delivery is a loop, not a job: it goes as soon as a commit kicks it or pacing allows.
+        self._start_delivery()
+
+    def _start_delivery(self) -> None:
+        # Delivery is a loop, not a job: it goes as soon as a commit kicks it or pacing allows. It
+        # handles its own errors; should it end anyway (a bug), it is started again, loudly.
+        if self._stop.is_set():
+            return
         self._delivery = asyncio.get_running_loop().create_task(self.dispatcher.run(self._stop))
+        self._delivery.add_done_callback(self._delivery_ended)
+
+    def _delivery_ended(self, task: asyncio.Task[None]) -> None:
+        if self._stop.is_set():
+            return
+        error = None if task.cancelled() else task.exception()
+        log.error("the delivery loop ended unexpectedly (%s); restarting it", type(error).__name__)
+        asyncio.get_running_loop().call_later(1.0, self._start_delivery)
 
     async def shutdown(self) -> None:
         """Stop every job and the delivery loop (a send in flight finishes)."""
@@ -71,7 +85,7 @@ class Jobs:
             self.scheduler.shutdown(wait=False)
         self._stop.set()
         if self._delivery is not None:
-            await self._delivery
+            await asyncio.gather(self._delivery, return_exceptions=True)
 
     def rebuild(self, config: OrgConfig) -> int:
         """Replace the huddle jobs with one cron job per unit schedule; returns how many."""

@@ -57,6 +57,14 @@ class Metrics:
             "Age of the oldest outbox row that is due and not sent",
             registry=r,
         )
+        self.failed_passes = Counter(
+            "huddlebot_outbox_failed_passes",
+            "Delivery passes (or parts of one) that failed and will be retried: mostly the database away",
+            registry=r,
+        )
+        self.delivery_running = Gauge(
+            "huddlebot_outbox_delivery_running", "1 while this process's delivery loop runs", registry=r
+        )
         self.dead_letters = Gauge(
             "huddlebot_outbox_dead_letters", "Deliveries that failed for good", registry=r
         )

@@ -1,17 +1,24 @@
-"""The outbox dispatcher: delivers what use cases queued, in order per target, paced, retried.
+"""The outbox dispatcher: delivers what use cases queued, in order per conversation, paced, retried.
 
-Rows are leased before sending and marked after, so a crash between commit and send loses
-nothing (the row is still due) and a crash between send and mark repeats at most that one row.
+Rows are leased before sending and marked after, so a crash between commit and send loses nothing
+(the row is still due) and a crash between send and mark repeats at most that one row. Leases are
+short and renewed while this process holds the rows, so a dead replica's rows move on in seconds.
+A row that is leased — being sent, or waiting for its retry — holds every later row of its
+conversation (``target``): messages arrive in the order they were queued, or not yet.
+
+The loop is supervised: nothing that goes wrong in a pass (the database away, a bug) ends it. It
+backs off while the database is unreachable and picks up by itself when it is back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -72,6 +79,49 @@ class _Bucket:
         return (1.0 - self.tokens) / self.rate
 
 
+class _Trouble:
+    """Says once that something keeps failing, then at most once a minute with a count, then when over.
+
+    A database that is down for an hour writes a few lines, not thousands of tracebacks.
+    """
+
+    def __init__(self, what: str, *, every: float = 60.0) -> None:
+        self.what, self.every = what, every
+        self.failures = 0
+        self._since = 0.0
+        self._said = 0.0
+        self._counted = 0
+
+    def failed(self, error: BaseException) -> None:
+        now = time.monotonic()
+        self.failures += 1
+        # The type only: a database error's text can carry the statement's parameters (a concern).
+        kind = type(error).__name__
+        if self.failures == 1:
+            self._since = self._said = now
+            self._counted = 0
+            log.warning("%s failed (%s); retrying until it works", self.what, kind)
+        elif now - self._said >= self.every:
+            log.warning(
+                "%s still failing (%s): %d failures in the last %.0f s",
+                self.what,
+                kind,
+                self.failures - self._counted,
+                now - self._said,
+            )
+            self._said, self._counted = now, self.failures
+
+    def worked(self) -> None:
+        if self.failures:
+            log.warning(
+                "%s works again after %d failure(s) over %.1f s",
+                self.what,
+                self.failures,
+                time.monotonic() - self._since,
+            )
+        self.failures = 0
+
+
 class Dispatcher:
     """Delivers due outbox rows through the Messenger of each row's platform."""
 
@@ -82,13 +132,14 @@ class Dispatcher:
         clock: Clock,
         messengers: dict[str, Messenger],
         sealer: Sealer | None = None,
-        lease: timedelta = timedelta(seconds=60),
+        lease: timedelta = timedelta(seconds=10),
         batch: int = 200,
         give_up_after: timedelta = timedelta(hours=24),
         max_backoff: float = 300.0,
         concurrency: int = 32,
         metrics: Metrics | None = None,
         pace_clock: Callable[[], float] = time.monotonic,
+        max_db_backoff: float = 2.0,
     ) -> None:
         self.uow, self.clock, self.messengers, self.sealer = uow, clock, messengers, sealer
         self.lease, self.batch, self.give_up_after, self.max_backoff = (
@@ -108,6 +159,18 @@ class Dispatcher:
         self._gate = asyncio.Semaphore(concurrency)
         self._rng = random.Random()
         self._kicked = asyncio.Event()
+        self._max_db_backoff = max_db_backoff
+        # Rows this process has leased and not yet finished with, by target: their leases are renewed.
+        self._held: dict[str, set[int]] = {}
+        self._stopping = asyncio.Event()
+        self._running = False
+        self._pass_trouble = _Trouble("outbox delivery pass")
+        self._record_trouble = _Trouble("outbox: recording a delivery")
+
+    @property
+    def running(self) -> bool:
+        """True while the delivery loop runs."""
+        return self._running
 
     def kick(self) -> None:
         """Something was committed to the outbox: deliver now rather than at the next poll."""
@@ -118,45 +181,105 @@ class Dispatcher:
 
         Each target's rows go out in their own task, and new rows are claimed as soon as any target
         is done: one slow target (a platform retrying inside its call, a long Retry-After) never
-        holds up the others.
+        holds up the others. No error ends the loop: a failed pass is logged, counted, and tried
+        again after a short backoff (longer while failures go on, at most ``max_db_backoff`` s).
         """
         active: dict[str, asyncio.Task[DeliveryReport]] = {}
-        while not stop.is_set():
-            self._wake_at = None
-            started = 0
-            if len(active) < self._concurrency:
+        self._stopping.clear()
+        self._running = True
+        if self.metrics is not None:
+            self.metrics.delivery_running.set(1)
+        renewer = asyncio.ensure_future(self._renew_leases(stop))
+        backoff = 0.0
+        try:
+            while not stop.is_set():
+                self._wake_at = None
+                started = 0
                 try:
-                    started = await self._start_due(active)
-                except Exception:  # the database blinked: try again shortly, never die
-                    log.exception("outbox delivery pass failed")
-            for target in [t for t, task in active.items() if task.done()]:
-                active.pop(target).result()
-            if started and len(active) < self._concurrency:
-                continue  # there may be more due rows for other targets
-            timeout = idle
-            if self._wake_at is not None:
-                timeout = min(idle, max(0.005, self._wake_at - self._pace_clock()))
-            self._kicked.clear()
-            waiters = [asyncio.ensure_future(self._kicked.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(
-                [*waiters, *active.values()], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            for waiter in waiters:
-                waiter.cancel()
-        if active:
-            await asyncio.gather(*active.values(), return_exceptions=True)
+                    if len(active) < self._concurrency:
+                        started = await self._start_due(active)
+                    self._pass_trouble.worked()
+                    backoff = 0.0
+                except Exception as error:  # the database is away, or a bug: never die, say so, go on
+                    self._pass_trouble.failed(error)
+                    if self.metrics is not None:
+                        self.metrics.failed_passes.inc()
+                    backoff = min(self._max_db_backoff, max(0.1, backoff * 2))
+                for target in [t for t, task in active.items() if task.done()]:
+                    self._reap(active.pop(target))
+                if started and not backoff and len(active) < self._concurrency:
+                    continue  # there may be more due rows for other targets
+                timeout = backoff or idle
+                if self._wake_at is not None and not backoff:
+                    timeout = min(idle, max(0.005, self._wake_at - self._pace_clock()))
+                self._kicked.clear()
+                waiters = [asyncio.ensure_future(self._kicked.wait()), asyncio.ensure_future(stop.wait())]
+                if backoff:  # a kick must not turn the backoff into a busy loop
+                    waiters[0].cancel()
+                    waiters = waiters[1:]
+                await asyncio.wait(
+                    [*waiters, *active.values()], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                for waiter in waiters:
+                    waiter.cancel()
+        finally:
+            self._stopping.set()
+            if active:
+                for task in await asyncio.gather(*active.values(), return_exceptions=True):
+                    if isinstance(task, BaseException) and not isinstance(task, asyncio.CancelledError):
+                        log.error("outbox: a delivery task failed at shutdown (%s)", type(task).__name__)
+            renewer.cancel()
+            await asyncio.gather(renewer, return_exceptions=True)
+            self._running = False
+            if self.metrics is not None:
+                self.metrics.delivery_running.set(0)
+
+    def _reap(self, task: asyncio.Task[DeliveryReport]) -> None:
+        """A target's task is done; it handles its own errors, so one escaping it is a bug: say so."""
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            log.error("outbox: a delivery task failed (%s)", type(error).__name__, exc_info=error)
 
     async def _start_due(self, active: dict[str, asyncio.Task[DeliveryReport]]) -> int:
         """Claim due rows and start a task for each target not already being delivered to."""
         by_target = await self._claim_by_target()
-        busy = [row for target, target_rows in by_target.items() if target in active for row in target_rows]
-        await self._release(busy)  # their target's task is still sending: they wait for the next look
+        # A target still being sent to here has its rows leased, so its later rows are not claimed;
+        # if its leases ran out (the database was away), what came back is ours already: let go of the
+        # rest, which the next claim after the target's task is done takes in order.
+        busy = [
+            row
+            for target, target_rows in by_target.items()
+            if target in active
+            for row in target_rows
+            if row.id not in self._held.get(target, ())
+        ]
+        await self._release(busy)
         started = 0
         for target, target_rows in by_target.items():
             if target not in active:
+                self._held[target] = {row.id for row in target_rows if row.id is not None}
                 active[target] = asyncio.ensure_future(self._deliver_target(target, target_rows))
                 started += 1
         return started
+
+    async def _renew_leases(self, stop: asyncio.Event) -> None:
+        """Keep the leases of rows this process holds from running out while it works on them."""
+        every = max(0.05, self.lease.total_seconds() / 3)
+        trouble = _Trouble("outbox: renewing leases")
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every)
+            ids = [row_id for held in self._held.values() for row_id in held]
+            if not ids or stop.is_set():
+                continue
+            try:
+                async with self.uow() as tx:
+                    await tx.renew_outbox_leases(ids=ids, lease_until=self.clock.now() + self.lease)
+                trouble.worked()
+            except Exception as error:
+                trouble.failed(error)
 
     def _stamp(self) -> _Stamp:
         return _Stamp(real=self._pace_clock(), at=self.clock.now())
@@ -188,7 +311,7 @@ class Dispatcher:
         self._wake_at = at if self._wake_at is None else min(self._wake_at, at)
 
     async def _claim_by_target(self) -> dict[str, list[OutboxItem]]:
-        """Lease the due rows (oldest first), grouped by target in their order."""
+        """Lease the due rows that head their conversation's queue (oldest first), grouped by target."""
         now = self.clock.now()
         async with self.uow() as tx:
             rows = await tx.claim_outbox(
@@ -202,6 +325,8 @@ class Dispatcher:
     async def deliver_due(self) -> DeliveryReport:
         """One pass: lease due rows, send each target's rows in order, record the outcome."""
         by_target = await self._claim_by_target()
+        for target, target_rows in by_target.items():
+            self._held[target] = {row.id for row in target_rows if row.id is not None}
         report = DeliveryReport()
         for part in await asyncio.gather(*(self._deliver_target(t, r) for t, r in by_target.items())):
             report += part
@@ -218,26 +343,44 @@ class Dispatcher:
         return total
 
     async def _deliver_target(self, target: str, rows: list[OutboxItem]) -> DeliveryReport:
+        """Send ``rows`` (one target's, in order) until one cannot go now; the rest wait behind it.
+
+        If the database fails us half-way, the rows not yet recorded keep their leases until those
+        run out, so they are retried in order — by this process or another — a few seconds later.
+        """
         report = DeliveryReport()
-        async with self._gate:
-            for index, row in enumerate(rows):
-                wait = self._pace(target, row)
-                if wait > 0:
-                    self._wake_in(wait)
-                    await self._release(rows[index:])
-                    report.deferred += len(rows) - index
-                    break
-                outcome = await self._deliver_one(row)
-                setattr(report, outcome, getattr(report, outcome) + 1)
-                if self.metrics is not None:
-                    self.metrics.deliveries.labels(row.platform, outcome).inc()
-                # Keep the target's order: later rows wait for one to be retried, but a dead-lettered
-                # row is done with, and what was queued behind it (its thread, its updates) goes on now.
-                if outcome not in ("sent", "dead"):
-                    await self._release(rows[index + 1 :])
-                    report.deferred += len(rows) - index - 1
-                    break
+        try:
+            async with self._gate:
+                for index, row in enumerate(rows):
+                    wait = self._pace(target, row)
+                    if wait > 0:
+                        self._wake_in(wait)
+                        await self._release(rows[index:])
+                        report.deferred += len(rows) - index
+                        break
+                    outcome = await self._deliver_one(row)
+                    self._let_go(target, [row])
+                    setattr(report, outcome, getattr(report, outcome) + 1)
+                    if self.metrics is not None:
+                        self.metrics.deliveries.labels(row.platform, outcome).inc()
+                    # Keep the target's order: later rows wait while one waits for its retry, but a
+                    # dead-lettered row is done with, and what was queued behind it goes on now.
+                    if outcome not in ("sent", "dead"):
+                        await self._release(rows[index + 1 :])
+                        report.deferred += len(rows) - index - 1
+                        break
+        except Exception as error:
+            self._record_trouble.failed(error)
+            if self.metrics is not None:
+                self.metrics.failed_passes.inc()
+        finally:
+            self._held.pop(target, None)
         return report
+
+    def _let_go(self, target: str, rows: list[OutboxItem]) -> None:
+        held = self._held.get(target)
+        if held is not None:
+            held.difference_update(row.id for row in rows)
 
     async def _deliver_one(self, row: OutboxItem) -> str:
         assert row.id is not None and row.platform is not None
@@ -245,14 +388,14 @@ class Dispatcher:
         try:
             delivered = await self._send(messenger, row)
         except _Later:
-            await self._reschedule(row, delay=2.0, error=None, count=False)
+            await self._retry_at(row, delay=2.0, error=None, count=False)
             return "deferred"
         except PermanentDeliveryError as error:
             return await self._dead(row, error.reason)
         except TransientDeliveryError as error:
             return await self._retry(row, error.reason, error.retry_after)
-        except Exception as error:  # a bug or an unexpected SDK error: retry, but say so
-            log.exception("outbox row %s: unexpected delivery error", row.id)
+        except Exception as error:  # a bug, an unexpected SDK error, the database away: retry, say so
+            log.warning("outbox row %s: unexpected delivery error (%s)", row.id, type(error).__name__)
             return await self._retry(row, type(error).__name__, None)
         now = self.clock.now()
         interval = messenger.min_interval(row.address()) if not row.sealed else 0.0
@@ -262,19 +405,41 @@ class Dispatcher:
             self.metrics.outbox_lag.labels(row.platform).observe(max(0.0, (now - row.due_at).total_seconds()))
             if row.role == "prompt" and row.op == "post":
                 self.metrics.prompts_posted.labels(row.platform).inc()
-        async with self.uow() as tx:
-            await tx.update(
-                OutboxItem,
-                row.id,
-                status=OutboxStatus.SENT,
-                sent_at=now,
-                lease_until=None,
-                attempts=row.attempts + 1,
-                last_error=None,
-                message_ref=None if row.sealed or delivered is None else delivered.message_ref,
-                message_channel=None if row.sealed or delivered is None else delivered.channel,
-            )
+        fields = {
+            "status": OutboxStatus.SENT,
+            "sent_at": now,
+            "lease_until": None,
+            "attempts": row.attempts + 1,
+            "last_error": None,
+            "message_ref": None if row.sealed or delivered is None else delivered.message_ref,
+            "message_channel": None if row.sealed or delivered is None else delivered.channel,
+        }
+        await self._persist(lambda: self._update(row, **fields))
         return "sent"
+
+    async def _update(self, row: OutboxItem, **fields: object) -> None:
+        assert row.id is not None
+        async with self.uow() as tx:
+            await tx.update(OutboxItem, row.id, **fields)
+
+    async def _persist(self, write: Callable[[], Awaitable[None]]) -> None:
+        """Record that a message went out, however long the database takes to come back.
+
+        The platform has the message: not recording it would send it again once its lease runs out.
+        So keep trying (the row's lease is renewed meanwhile) — unless the process is stopping.
+        """
+        delay = 0.1
+        while True:
+            try:
+                await write()
+                self._record_trouble.worked()
+                return
+            except Exception as error:
+                self._record_trouble.failed(error)
+                if self._stopping.is_set():
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(self._max_db_backoff, delay * 2)
 
     async def _send(self, messenger: Messenger, row: OutboxItem) -> Delivered | None:
         view = load_view(row.view)
@@ -321,33 +486,26 @@ class Dispatcher:
         delay *= 1.0 if retry_after is not None else self._rng.uniform(0.5, 1.5)
         if retry_after is not None:
             self._hold(row.target or "", retry_after)
-        await self._reschedule(row, delay=delay, error=reason, count=True)
+        await self._retry_at(row, delay=delay, error=reason, count=True)
         log.info("outbox row %s: %s; retry in %.1fs", row.id, reason, delay)
         return "retried"
 
-    async def _reschedule(self, row: OutboxItem, *, delay: float, error: str | None, count: bool) -> None:
-        assert row.id is not None
-        async with self.uow() as tx:
-            await tx.update(
-                OutboxItem,
-                row.id,
-                due_at=self.clock.now() + timedelta(seconds=delay),
-                lease_until=None,
-                attempts=row.attempts + (1 if count else 0),
-                last_error=error or row.last_error,
-            )
+    async def _retry_at(self, row: OutboxItem, *, delay: float, error: str | None, count: bool) -> None:
+        """Hold ``row`` (and so its conversation) for ``delay`` seconds: its lease is the hold.
+
+        Its due time stays when it first fell due, so the outbox's lag says how long it has waited.
+        """
+        await self._update(
+            row,
+            lease_until=self.clock.now() + timedelta(seconds=delay),
+            attempts=row.attempts + (1 if count else 0),
+            last_error=error or row.last_error,
+        )
 
     async def _dead(self, row: OutboxItem, reason: str) -> str:
-        assert row.id is not None
-        async with self.uow() as tx:
-            await tx.update(
-                OutboxItem,
-                row.id,
-                status=OutboxStatus.DEAD,
-                lease_until=None,
-                last_error=reason,
-                attempts=row.attempts + 1,
-            )
+        await self._update(
+            row, status=OutboxStatus.DEAD, lease_until=None, last_error=reason, attempts=row.attempts + 1
+        )
         # Name the channel for the admin, never a person: DM and sealed targets stay out of the log.
         where = row.channel if row.channel and not row.sealed else f"a direct message ({row.role})"
         log.warning(
@@ -364,3 +522,5 @@ class Dispatcher:
             return
         async with self.uow() as tx:
             await tx.release_outbox(ids=[row.id for row in rows if row.id is not None])
+        for row in rows:
+            self._let_go(row.target or "", [row])

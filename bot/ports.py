@@ -139,15 +139,28 @@ class Tx(Protocol):
     async def claim_outbox(
         self, *, now: datetime, lease_until: datetime, platforms: Sequence[str], limit: int
     ) -> list[OutboxItem]:
-        """Lease due pending rows for delivery (oldest first), so no other worker takes them."""
+        """Lease due pending rows for delivery (oldest first), so no other worker takes them.
+
+        Only rows that head their target's queue are leased: a row behind a leased row of the same
+        target (being sent elsewhere, or held for its retry) waits, so each conversation keeps its order.
+        """
+        ...
+
+    async def renew_outbox_leases(self, *, ids: Sequence[int], lease_until: datetime) -> None:
+        """Extend the leases of pending rows this worker still holds."""
         ...
 
     async def release_outbox(self, *, ids: Sequence[int]) -> None:
         """Give leased rows back unsent, so that another pass (or replica) takes them."""
         ...
 
-    async def outbox_stats(self, *, now: datetime) -> tuple[datetime | None, int]:
-        """The due time of the oldest due, unsent row (None if none) and the number of dead letters."""
+    async def outbox_stats(
+        self, *, now: datetime, platforms: Sequence[str] | None = None
+    ) -> tuple[datetime | None, int]:
+        """The due time of the oldest due, unsent row (None if none) and the number of dead letters.
+
+        With ``platforms``, only rows of those platforms count as due (rows nobody here can send don't).
+        """
         ...
 
     async def outbox_items(self, *, status: str, limit: int = 100) -> list[OutboxItem]:

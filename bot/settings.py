@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     huddlebot_log_level: str = "INFO"
     # How often each replica looks for due work (the cron jobs make huddles punctual regardless).
     huddlebot_due_every: float = Field(default=15.0, gt=0)
+    # /healthz answers 503 when the oldest due outbox row has waited longer than this (seconds).
+    huddlebot_health_max_lag: float = Field(default=120.0, gt=0)
     # Drills and multi-process tests only: read "now" from this file instead of the system clock.
     huddlebot_drill_clock_file: str | None = None
 

@@ -42,11 +42,14 @@ def create_engine(url: str | None = None, *, ping_after_idle: float = 1.0, **ove
         # SQLite takes one writer at a time: one pooled connection queues writers in the process
         # instead of letting them fight over the file lock (p99 1-60 ms instead of 0.6-0.9 s).
         engine = create_async_engine(
-            url, **{"pool_size": 1, "max_overflow": 0, "pool_timeout": 60, **overrides}
+            url,
+            **{"pool_size": 1, "max_overflow": 0, "pool_timeout": 60, "hide_parameters": True, **overrides},
         )
         _tune_sqlite(engine)
         return engine
-    options: dict[str, Any] = {"pool_size": 10, "max_overflow": 10}
+    # A database error's text would otherwise carry the statement's parameters (a concern's words,
+    # a reporter's id) into whatever logs it.
+    options: dict[str, Any] = {"pool_size": 10, "max_overflow": 10, "hide_parameters": True}
     options.update(overrides)
     engine = create_async_engine(url, **options)
     if not options.get("pool_pre_ping"):

@@ -201,6 +201,14 @@ outbox = sa.Table(
         postgresql_where=sa.text("status = 'pending'"),
         sqlite_where=sa.text("status = 'pending'"),
     ),
+    # The claim's "is an earlier row of this conversation held?" look-up.
+    sa.Index(
+        "ix_outbox_pending_target",
+        "target",
+        "id",
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    ),
     sa.Index("ix_outbox_message_ref", "platform", "message_channel", "message_ref"),
     sa.Index("ix_outbox_concern_role", "concern_id", "role"),
     sa.Index("ix_outbox_run_role", "run_id", "role"),

@@ -29,6 +29,9 @@ from bot.model import (
 )
 from storage import tables as t
 
+# Any fixed number: the advisory lock that makes outbox claims take turns across replicas.
+_OUTBOX_CLAIM_LOCK = 0x6875_6464_6C65  # "huddle"
+
 R = TypeVar("R")
 
 TABLES: dict[type, sa.Table] = {
@@ -410,6 +413,21 @@ class SqlTx:
         self, *, now: datetime, lease_until: datetime, platforms: Sequence[str], limit: int
     ) -> list[OutboxItem]:
         o = t.outbox.c
+        ahead = t.outbox.alias("ahead")
+        a = ahead.c
+        # A row waits while an earlier row of its conversation is leased: being sent by some worker,
+        # or held until its retry. That is what keeps each conversation's order through failures,
+        # retries and crashes (a dead worker's lease runs out, and its row goes first again).
+        held_ahead = (
+            sa.select(a.id)
+            .where(
+                a.target == o.target,
+                a.status == OutboxStatus.PENDING,
+                a.id < o.id,
+                a.lease_until >= now,
+            )
+            .exists()
+        )
         due = (
             sa.select(o.id)
             .where(
@@ -417,12 +435,16 @@ class SqlTx:
                 o.due_at <= now,
                 o.platform.in_(list(platforms)),
                 sa.or_(o.lease_until.is_(None), o.lease_until < now),
+                ~held_ahead,
             )
             .order_by(o.id)
             .limit(limit)
         )
         if self.dialect == "postgresql":
-            due = due.with_for_update(skip_locked=True)  # replicas share the work instead of waiting
+            # Claims take turns across replicas: a claim must see the leases of the one before it,
+            # or two replicas could each take a different row of one conversation at the same time.
+            await self._execute(sa.select(sa.func.pg_advisory_xact_lock(_OUTBOX_CLAIM_LOCK)))
+            due = due.with_for_update(skip_locked=True)
         statement = (
             sa.update(t.outbox)
             .where(o.id.in_(due.scalar_subquery()))
@@ -438,9 +460,22 @@ class SqlTx:
                 sa.update(t.outbox).where(t.outbox.c.id.in_(list(ids))).values(lease_until=None)
             )
 
-    async def outbox_stats(self, *, now: datetime) -> tuple[datetime | None, int]:
+    async def renew_outbox_leases(self, *, ids: Sequence[int], lease_until: datetime) -> None:
+        o = t.outbox.c
+        if ids:
+            await self._execute(
+                sa.update(t.outbox)
+                .where(o.id.in_(list(ids)), o.status == OutboxStatus.PENDING, o.lease_until.is_not(None))
+                .values(lease_until=lease_until)
+            )
+
+    async def outbox_stats(
+        self, *, now: datetime, platforms: Sequence[str] | None = None
+    ) -> tuple[datetime | None, int]:
         o = t.outbox.c
         oldest = sa.select(sa.func.min(o.due_at)).where(o.status == OutboxStatus.PENDING, o.due_at <= now)
+        if platforms is not None:
+            oldest = oldest.where(o.platform.in_(list(platforms)))
         dead = sa.select(sa.func.count()).select_from(t.outbox).where(o.status == OutboxStatus.DEAD)
         row = (await self._execute(sa.select(oldest.scalar_subquery(), dead.scalar_subquery()))).one()
         due = row[0]

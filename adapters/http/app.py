@@ -17,24 +17,47 @@ SCHEDULER_KEY: web.AppKey[Any] = web.AppKey("scheduler", object)
 
 
 async def _outbox_health(app: App) -> tuple[float, int]:
-    """Seconds the oldest due row has waited, and the number of dead letters."""
+    """Seconds the oldest due row (of a platform this process delivers to) has waited, and dead letters.
+
+    A row's due time stays when it first fell due through every retry, so this is the real wait.
+    """
     async with app.core.uow() as tx:
-        oldest, dead = await tx.outbox_stats(now=app.core.now())
+        oldest, dead = await tx.outbox_stats(now=app.core.now(), platforms=list(app.dispatcher.messengers))
     waited = max(0.0, (app.core.now() - oldest).total_seconds()) if oldest else 0.0
     return waited, dead
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when the database answers (503 when not); the body says how scheduling and delivery are doing."""
+    """200 when this replica can do its job; 503 with the reasons when it cannot.
+
+    It cannot when the database does not answer, when (in a serving process) the scheduler or the
+    delivery loop is not running, or when the oldest due message has waited longer than
+    ``HUDDLEBOT_HEALTH_MAX_LAG`` seconds: accepted concerns are then not reaching their leaders.
+    """
     app = request.app[APP_KEY]
-    scheduler = request.app.get(SCHEDULER_KEY)
-    body: dict[str, Any] = {"scheduler_running": bool(scheduler and scheduler.running)}
+    jobs = request.app.get(SCHEDULER_KEY)
+    problems: list[str] = []
+    body: dict[str, Any] = {}
+    if jobs is not None:
+        body["scheduler_running"] = bool(jobs.running)
+        body["delivery_running"] = app.dispatcher.running
+        if not jobs.running:
+            problems.append("the scheduler is not running")
+        if not app.dispatcher.running:
+            problems.append("the delivery loop is not running")
     try:
         waited, dead = await _outbox_health(app)
     except Exception as error:  # the database is down or unreachable
         log.warning("health check: database unreachable (%s)", type(error).__name__)
-        return web.json_response({"status": "unavailable", **body, "database": "unreachable"}, status=503)
-    body.update({"database": "ok", "oldest_due_outbox_seconds": round(waited, 1), "dead_letters": dead})
+        problems.append("the database is unreachable")
+        body["database"] = "unreachable"
+    else:
+        max_lag = app.settings.huddlebot_health_max_lag
+        body.update({"database": "ok", "oldest_due_outbox_seconds": round(waited, 1), "dead_letters": dead})
+        if waited > max_lag:
+            problems.append(f"the oldest due message has waited {waited:.0f} s (limit {max_lag:.0f} s)")
+    if problems:
+        return web.json_response({"status": "unavailable", "problems": problems, **body}, status=503)
     return web.json_response({"status": "ok", **body})
 
 

@@ -112,7 +112,7 @@ async def test_the_outbox_paces_a_rate_limited_channel_while_others_go_on(slack_
     async with slack.app.core.uow() as tx:
         [waiting] = await tx.outbox_items(status=OutboxStatus.PENDING)
     assert waiting.channel == WEST_LEADERS and "rate limited" in (waiting.last_error or "")
-    assert waiting.due_at == slack.clock.now() + timedelta(seconds=30)
+    assert waiting.lease_until == slack.clock.now() + timedelta(seconds=30)  # held for its Retry-After
     slack.clock.advance(timedelta(seconds=31))
     await slack.deliver()
     assert slack.fake.top(WEST_LEADERS)

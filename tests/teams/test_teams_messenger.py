@@ -123,7 +123,7 @@ async def test_through_the_outbox_429_waits_and_403_dead_letters(teams: TeamsHar
     assert report.retried == 1
     async with teams.core.uow() as tx:
         (row,) = await tx.outbox_items(status=OutboxStatus.PENDING)
-    assert row.due_at == teams.clock.now() + timedelta(seconds=30)  # Retry-After honoured
+    assert row.lease_until == teams.clock.now() + timedelta(seconds=30)  # Retry-After honoured
     teams.clock.advance(timedelta(seconds=31))
     assert (await teams.deliver()).sent == 1
     # The bot is removed from the team behind our back: the next prompt is dead-lettered, not retried.
