@@ -67,6 +67,8 @@ class DrillSlack:
     drop_answer: float = 0.0  # share of messages TAKEN, whose answer is then lost (a double is possible)
     seed: int = 7
     outage: bool = False  # while set, every chat.postMessage is answered 503
+    answer_delay: float = 0.0  # seconds between taking a message and answering (a kill can land between)
+    in_flight: int = 0  # messages taken and not yet answered
     arrivals: list[Arrival] = field(default_factory=list)
     refused: dict[str, int] = field(default_factory=dict)
     _last: dict[str, float] = field(default_factory=dict)
@@ -147,6 +149,12 @@ class DrillSlack:
         found = _MARK.search(text)
         if found:
             self.arrivals.append(Arrival(found.group(1), int(found.group(2)), now))
+        if self.answer_delay:
+            self.in_flight += 1
+            try:
+                await asyncio.sleep(self.answer_delay)
+            finally:
+                self.in_flight -= 1
         if self._rng.random() < self.drop_answer:
             self._refuse("answer dropped after taking the message")
             if request.transport is not None:

@@ -138,10 +138,11 @@ async def test_a_database_away_for_seconds_delays_delivery_and_it_resumes_by_its
 async def test_kill_9_mid_delivery_then_a_restart_keeps_each_channels_order(
     pg: str, slack: DrillSlack, tmp_path: Path
 ) -> None:
+    slack.answer_delay = 0.4  # Slack takes its time answering: the kill lands with messages in flight
     queued = dict.fromkeys(CHANNELS, 10)
     await queue_messages(pg, queued)
     first = await start_server(pg, slack, tmp_path, "first")
-    await until(lambda: arrived(slack) >= 20, 30, "deliveries to start")
+    await until(lambda: arrived(slack) >= 20 and slack.in_flight >= 3, 30, "deliveries in flight")
     await first.stop(kill=True)  # SIGKILL: its leased rows are left behind
     killed_at, before = time.monotonic(), arrived(slack)
     # More work arrives while no server runs: it must queue behind what the dead process held.
