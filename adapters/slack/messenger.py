@@ -4,19 +4,25 @@ Pacing and retrying belong to the outbox dispatcher, which knows every channel's
 becomes ``TransientDeliveryError(retry_after=…)`` for that channel only, instead of the SDK's
 rate-limit handler sleeping inside the call (which keeps no per-channel state and reorders messages).
 The SDK's own handlers still retry a dropped connection and a 5xx once or twice, inside the call.
+
+A message Slack refuses for its size or layout (``msg_blocks_too_long``, ``invalid_blocks``...) will be
+refused again tomorrow: it is sent once more, at once, in its compact form (``blocks.compact``); if
+that is refused too, the error is permanent and the outbox dead-letters the row instead of retrying
+it for a day.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import fallback_text, render
+from adapters.slack.blocks import compact, fallback_text, render
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.model import Address
 from bot.ports import Delivered
@@ -36,9 +42,17 @@ PERMANENT = {
     "restricted_action": "a workspace setting forbids the bot to post there",
     "message_not_found": "the message to update is gone (deleted?)",
     "cant_update_message": "the message cannot be updated",
-    "invalid_blocks": "Slack refused the message layout (a huddlebot bug: please report it)",
-    "msg_too_long": "the message was too long (a huddlebot bug: please report it)",
+    "thread_not_found": "the thread's first message is gone (deleted?)",
     "no_text": "the message was empty (a huddlebot bug: please report it)",
+}
+# Slack refused the message itself (too long, malformed): sent again once in compact form, then dead.
+LAYOUT = {
+    "msg_blocks_too_long",
+    "msg_too_long",
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "invalid_arguments",
+    "too_many_attachments",
 }
 # The bot's own credentials: fixing them resumes delivery, so these stay due (and loud) rather than dead.
 CREDENTIALS = {
@@ -52,18 +66,28 @@ CREDENTIALS = {
 MIN_INTERVAL = 1.0  # chat.postMessage: about one message per second per channel
 
 
+def _code(error: SlackApiError) -> str:
+    """Slack's error code (``channel_not_found``), or ``http_<status>`` when the body had none."""
+    if error.response is None:
+        return "unknown"
+    status = getattr(error.response, "status_code", 0) or 0
+    return str(error.response.get("error") or f"http_{status}")
+
+
+def _where(channel: str | None) -> str:
+    """A channel as a log may name it: its id, but never a person's user id."""
+    return f"channel {channel}" if channel and channel[:1] in "CGD" else "a direct message"
+
+
 def delivery_error(error: Exception, *, method: str, channel: str | None) -> Exception:
     """The outbox's view of a failed Web API call: transient (try again later) or permanent."""
     if isinstance(error, SlackApiError):
         status = getattr(error.response, "status_code", 0) or 0
-        code = (
-            str(error.response.get("error") or f"http_{status}") if error.response is not None else "unknown"
-        )
+        code = _code(error)
         if status == 429 or code in ("ratelimited", "rate_limited"):
             return TransientDeliveryError(f"slack {method}: rate limited", retry_after=_retry_after(error))
         if code in PERMANENT:
-            where = f"channel {channel}" if channel and channel[:1] in "CGD" else "a direct message"
-            log.warning("slack: cannot deliver to %s: %s (%s)", where, code, PERMANENT[code])
+            log.warning("slack: cannot deliver to %s: %s (%s)", _where(channel), code, PERMANENT[code])
             return PermanentDeliveryError(f"slack {method}: {code}: {PERMANENT[code]}")
         if code in CREDENTIALS:
             log.error("slack: %s failed with %s: check SLACK_BOT_TOKEN and the app's scopes", method, code)
@@ -98,28 +122,57 @@ class SlackMessenger:
         channel = address.channel or address.user
         if not channel:
             raise PermanentDeliveryError("no channel or person to post to")
-        arguments: dict[str, Any] = {
-            "channel": channel,
-            "text": fallback_text(view),
-            "blocks": render(view),
-            "unfurl_links": False,
-            "unfurl_media": False,
-        }
+        arguments: dict[str, Any] = {"channel": channel, "unfurl_links": False, "unfurl_media": False}
         if address.thread:
             arguments["thread_ts"] = address.thread
-        try:
-            response = await self.client.chat_postMessage(**arguments)
-        except Exception as error:
-            raise delivery_error(error, method="chat.postMessage", channel=address.channel) from None
+        response = await self._send(
+            self.client.chat_postMessage, "chat.postMessage", arguments, view, log_channel=address.channel
+        )
         return Delivered(message_ref=str(response["ts"]), channel=str(response["channel"]))
 
     async def update(self, channel: str, message_ref: str, view: View) -> None:
+        arguments: dict[str, Any] = {"channel": channel, "ts": message_ref}
+        await self._send(self.client.chat_update, "chat.update", arguments, view, log_channel=channel)
+
+    async def _send(
+        self,
+        call: Callable[..., Awaitable[Any]],
+        method: str,
+        arguments: dict[str, Any],
+        view: View,
+        *,
+        log_channel: str | None,
+    ) -> Any:
+        """One Web API call with the view rendered in full; if Slack refuses the message itself, once
+        more at once in compact form; if that is refused too, a permanent error (a dead letter)."""
         try:
-            await self.client.chat_update(
-                channel=channel, ts=message_ref, text=fallback_text(view), blocks=render(view)
-            )
+            return await call(**arguments, text=fallback_text(view), blocks=render(view))
+        except SlackApiError as error:
+            code = _code(error)
+            if code not in LAYOUT:
+                raise delivery_error(error, method=method, channel=log_channel) from None
         except Exception as error:
-            raise delivery_error(error, method="chat.update", channel=channel) from None
+            raise delivery_error(error, method=method, channel=log_channel) from None
+        # Only the method, the code and where: never the message's text (it may be a concern).
+        log.warning(
+            "slack: %s refused a %s to %s (%s); sending its compact form",
+            method,
+            type(view).__name__,
+            _where(log_channel),
+            code,
+        )
+        try:
+            return await call(**arguments, text=fallback_text(view), blocks=compact(view))
+        except SlackApiError as error:
+            again = _code(error)
+            if again not in LAYOUT:
+                raise delivery_error(error, method=method, channel=log_channel) from None
+            raise PermanentDeliveryError(
+                f"slack {method}: {code}, and {again} for its compact form too: Slack refused the "
+                "message itself (a huddlebot bug: please report it)"
+            ) from None
+        except Exception as error:
+            raise delivery_error(error, method=method, channel=log_channel) from None
 
     def min_interval(self, address: Address) -> float:
         return MIN_INTERVAL

@@ -1,37 +1,48 @@
-"""The Slack modals: raise a concern, reply, resolve, follow up anonymously, recognise a good catch.
+"""The Slack modals: raise a concern, reply, resolve, follow up anonymously, recognise a good catch,
+and read a concern whole.
 
 Each form's ``callback_id`` says which form it is; its ``private_metadata`` holds a ``FormContext``
-(ids only). People's text inside a modal is escaped like everywhere else.
+(ids only). People's text inside a modal is escaped like everywhere else. A modal holds at most 100
+blocks and 3000 characters a text (UTF-16 units, as in ``blocks``); a form never loses its inputs
+to make room: what is read is shortened, what is typed into stays.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from adapters.slack.blocks import (
+    SECTION_LIMIT,
     SURFACE_BLOCKS,
     Block,
+    concern_details,
     context,
-    cut,
+    cut_markup,
     escape,
     fit,
     mrkdwn,
     plain,
     sections,
     text_sections,
+    units,
 )
 from adapters.slack.translate import FormContext
 from bot.config import OrgConfig
 from bot.model import Anonymity, ConcernType, QualityAim, Severity
 from bot.reply import Reply
+from bot.views import ConcernCard
 
 CONCERN_FORM = "concern"
 REPLY_FORM = "concern_reply"
 RESOLVE_FORM = "concern_resolve"
 FOLLOW_UP_FORM = "concern_follow_up"
 GOOD_CATCH_FORM = "good_catch"
+CONCERN_VIEW = "concern_view"
 
 INPUT_LIMIT = 3000  # Slack's plain_text_input max_length
+TITLE_LIMIT = 24  # a modal's title, submit and close
+METADATA_LIMIT = 3000  # private_metadata
 
 _SEVERITY_LABELS = {
     Severity.LOW: "Low",
@@ -118,16 +129,19 @@ def _checkbox(block_id: str, label: str, text: str, description: str, checked: b
 
 
 def _modal(callback_id: str, title: str, blocks: list[Block], meta: FormContext, submit: str | None) -> dict:
+    metadata = meta.dump()
+    if units(metadata) > METADATA_LIMIT:  # ids only: longer means a bug, not a long concern
+        raise ValueError(f"private_metadata of {callback_id} is {units(metadata)} units long")
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": callback_id,
-        "title": plain(title, 24),
-        "close": plain("Close" if submit is None else "Cancel", 24),
-        "blocks": fit(blocks, SURFACE_BLOCKS),
-        "private_metadata": meta.dump(),
+        "title": plain(title, TITLE_LIMIT),
+        "close": plain("Close" if submit is None else "Cancel", TITLE_LIMIT),
+        "blocks": fit(blocks, SURFACE_BLOCKS, budget=None),  # keeps the inputs, whatever it cuts
+        "private_metadata": metadata,
     }
     if submit is not None:
-        view["submit"] = plain(submit, 24)
+        view["submit"] = plain(submit, TITLE_LIMIT)
     return view
 
 
@@ -258,18 +272,66 @@ def resolve_form(meta: FormContext, ref: str) -> dict[str, Any]:
     return _modal(RESOLVE_FORM, f"Resolve {ref}", blocks, meta, "Resolve")
 
 
+# A message of the conversation starts with its time, as the core writes it ("Wed 25 Nov 07:05 CST · ").
+_MESSAGE_START = re.compile(r"^[A-Z][a-z]{2} \d{2} [A-Z][a-z]{2} \d{2}:\d{2} ?\S* · ")
+
+
+def _conversation(text: str) -> tuple[str, list[str]]:
+    """The core's follow-up text split into its head (reference, status, what was written) and its
+    messages, oldest first. A message may have several lines; each starts with its time."""
+    head: list[str] = []
+    messages: list[list[str]] = []
+    for line in text.split("\n"):
+        if _MESSAGE_START.match(line):
+            messages.append([line])
+        elif messages:
+            messages[-1].append(line)
+        else:
+            head.append(line)
+    return "\n".join(head), ["\n".join(m) for m in messages]
+
+
 def follow_up_form(meta: FormContext, conversation: str) -> dict[str, Any]:
-    """An anonymous reporter's view of their concern, with a box to answer the leaders."""
-    blocks: list[Block] = [*sections(escape(cut(conversation, 20 * 3000)))]
-    blocks.append(
-        _text_input(
-            "text",
-            "Answer the leaders (optional)",
-            optional=True,
-            hint="It reaches the leaders without your name.",
-        )
+    """An anonymous reporter's view of their concern, with a box to answer the leaders.
+
+    The newest messages are the ones to answer: they are shown (oldest of them first, as in a chat)
+    as far as the modal's 100 blocks allow, older ones are counted, and the answer box and its
+    "Send" always stay.
+    """
+    head, messages = _conversation(conversation)
+    top = sections(cut_markup(escape(head), SECTION_LIMIT)) if head.strip() else []
+    answer = _text_input(
+        "text",
+        "Answer the leaders (optional)",
+        optional=True,
+        hint="It reaches the leaders without your name.",
     )
-    return _modal(FOLLOW_UP_FORM, "Your concern", blocks, meta, "Send")
+    room = SURFACE_BLOCKS - len(top) - 2  # the answer box, and the note on earlier messages
+    shown: list[Block] = []
+    count = 0
+    for message in reversed(messages):
+        blocks = sections(escape(message))
+        if len(blocks) > room:
+            break
+        shown = blocks + shown
+        room -= len(blocks)
+        count += 1
+    blocks = list(top)
+    if count < len(messages):
+        hidden = len(messages) - count
+        blocks.append(
+            context(
+                f"_{hidden} earlier message{'s' if hidden != 1 else ''} not shown; the newest {count} below._"
+            )
+        )
+    return _modal(FOLLOW_UP_FORM, "Your concern", [*blocks, *shown, answer], meta, "Send")
+
+
+def concern_view(card: ConcernCard) -> dict[str, Any]:
+    """A concern read whole (``/concern show C-1042``): its card, however long, without the buttons."""
+    blocks = concern_details(card)
+    blocks.append(context("Acknowledge, reply and resolve from its card in the leaders' channel."))
+    return _modal(CONCERN_VIEW, card.ref, blocks, FormContext(), None)
 
 
 def good_catch_form(meta: FormContext) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 from bot import commands as c
 from bot.actions import parse_action
 from bot.config import OrgConfig
-from bot.model import Address, Person, concern_reference
+from bot.model import Address, Person, concern_reference, parse_reference
 
 SLACK = "slack"
 
@@ -26,6 +26,7 @@ USAGE = {
         "anonymous).\n"
         "*/concern follow-up CODE* [answer] — anonymous reporters: read the leaders' replies with your "
         "receipt code, or answer them.\n"
+        "*/concern show C-1042* — leaders, and whoever raised it by name: read the whole concern.\n"
         "*/concern help* — this help."
     ),
     "/huddle": (
@@ -127,12 +128,17 @@ class OpenGoodCatchForm:
     """``/goodcatch`` with nothing after it: open the good-catch modal."""
 
 
-def concern_command(text: str, who: Person, config: OrgConfig) -> OpenConcernForm | ShowHelp | c.FollowUp:
+def concern_command(
+    text: str, who: Person, config: OrgConfig
+) -> OpenConcernForm | ShowHelp | c.FollowUp | c.ShowConcern:
     """What ``/concern TEXT`` asks for. Anything that is not a sub-command is the concern itself."""
     words = plain_text(text, config).strip()
     sub, rest = split_word(words)
     if sub.lower() in ("help", "-h", "--help", "?"):
         return ShowHelp("/concern")
+    if sub.lower() == "show" and parse_reference(split_word(rest)[0]) is not None:
+        # Only "show" and a reference: "show" before anything else is still the start of a concern.
+        return c.ShowConcern(person=who, ref=split_word(rest)[0].upper())
     if sub.lower() in ("follow-up", "followup", "follow"):
         if sub.lower() == "follow" and rest.lower().startswith("up"):
             rest = rest[2:].strip()

@@ -1,6 +1,10 @@
 """A real huddlebot serving Slack on 127.0.0.1: the real ``/slack/events`` endpoint, signed requests built
 from real Slack payloads (``payloads/``, copied from ../shared/fixtures/real/slack, see SOURCES there), and
-the fake Web API recording what the bot sent."""
+the fake Web API recording what the bot sent.
+
+The fake's workspace is the organisation's: its units' channels, the people of its directory and the
+test's own (``PEOPLE``), so a message to a channel nobody declared is refused as Slack would refuse it.
+Trigger ids come from the fake, which knows when it issued them (they expire after 3 seconds)."""
 
 from __future__ import annotations
 
@@ -14,8 +18,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from aiohttp.test_utils import TestClient, TestServer
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 from adapters.http.app import make_web_app
+from adapters.slack.blocks import MESSAGE_TEXT_LIMIT, measure
 from adapters.slack.platform import SlackPlatform, connect
 from adapters.slack.signature import SignatureCheck
 from bot.bootstrap import App, build
@@ -23,7 +30,7 @@ from bot.clock import ManualClock
 from bot.config import OrgConfig
 from bot.model import OutboxStatus
 from bot.settings import Settings
-from tests.slack.fake_slack import TOKEN, FakeSlack
+from tests.slack.fake_slack import TOKEN, FakeSlack, check_blocks, check_view
 
 PAYLOADS = Path(__file__).parent / "payloads"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -34,6 +41,58 @@ JO = "U0JOM001"  # respiratory therapist, MICU (not a 4 West leader)
 STRANGER = "U0NEW0001"  # staff the directory does not know
 WEST = "C04WEST01"
 WEST_LEADERS = "C04WLEAD1"
+PEOPLE = (DANA, ALEX, JO, STRANGER)  # in the workspace, with the directory's people
+
+
+def workspace(config: OrgConfig) -> tuple[list[str], list[str]]:
+    """The channels (every unit's, and its leaders') and people (with a Slack id) of ``config``."""
+    channels = [
+        channel
+        for unit in config.units
+        for channel in (
+            unit.channels.on("slack"),
+            unit.leaders_channel.on("slack") if unit.leaders_channel else None,
+        )
+        if channel
+    ]
+    people = [p.slack for p in config.people.values() if p.slack]
+    return sorted(set(channels)), sorted({*people, *PEOPLE})
+
+
+def assert_within_limits(blocks: list[dict[str, Any]]) -> None:
+    """A message's blocks are within Slack's limits: the fake's checks (50 blocks, 3000 a section, in
+    UTF-16 units), 12,000 units of text in all (``measure``), and slack_sdk's own models."""
+    check_blocks(blocks, limit=50, surface="message")
+    size = measure(blocks)
+    assert size.blocks <= 50 and size.text <= MESSAGE_TEXT_LIMIT, size
+    for block in blocks:
+        Block.parse(block).validate_json()  # type: ignore[union-attr]
+    for kind, text in _all_texts(blocks):
+        text.encode("utf-16-le")  # strict: no half of a surrogate pair
+        if kind == "mrkdwn":  # people's text is escaped there, and no entity is cut in two
+            for at in [i for i, ch in enumerate(text) if ch == "&"]:
+                assert text.startswith(("&amp;", "&lt;", "&gt;"), at), text[at : at + 6]
+
+
+def assert_modal_within_limits(view: dict[str, Any]) -> None:
+    """A modal is within Slack's limits: the fake's checks and slack_sdk's ``View`` model."""
+    check_view(view)
+    View(**view).validate_json()
+
+
+def _all_texts(node: Any) -> list[tuple[str, str]]:
+    """Every text object's (type, text) in ``node``."""
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        if isinstance(node.get("text"), str):
+            found.append((str(node.get("type")), node["text"]))
+        for value in node.values():
+            if isinstance(value, dict | list):
+                found += _all_texts(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _all_texts(item)
+    return found
 
 
 def payload(name: str) -> Any:
@@ -87,8 +146,11 @@ class SlackHarness:
         await self.platform.listeners.drain()  # type: ignore[union-attr]
         return response.status, (json.loads(text) if text.startswith("{") else text)
 
-    async def command(self, command: str, text: str = "", *, user: str = ALEX, channel: str = WEST) -> Any:
-        """A slash command, form-encoded like Slack's (from a real captured command)."""
+    async def command(
+        self, command: str, text: str = "", *, user: str = ALEX, channel: str = WEST, trigger_age: float = 0.0
+    ) -> Any:
+        """A slash command, form-encoded like Slack's (from a real captured command); its trigger id was
+        issued ``trigger_age`` seconds ago (Slack's expire after 3)."""
         self.triggers += 1
         form = payload("slash_command.txt")
         form.update(
@@ -99,7 +161,7 @@ class SlackHarness:
             user_name="testuser",
             command=command,
             text=text,
-            trigger_id=f"trigger.{self.triggers}",
+            trigger_id=self.fake.issue_trigger(age=trigger_age),
         )
         status, body = await self.post(urlencode(form).encode(), "application/x-www-form-urlencoded")
         assert status == 200, (status, body)
@@ -134,7 +196,7 @@ class SlackHarness:
         if message.thread_ts:
             data["container"]["thread_ts"] = message.thread_ts
         data["message"] = {"ts": message.ts, "type": "message"}
-        data["trigger_id"] = f"trigger.{self.triggers}"
+        data["trigger_id"] = self.fake.issue_trigger()
         data["actions"] = [
             {
                 "action_id": action_id,
@@ -181,15 +243,17 @@ class SlackHarness:
         self, *, user: str, channel: str, thread: str, text: str, event_id: str | None = None
     ) -> Any:
         self.events += 1
+        ts = f"{1_767_406_631 + self.events}.000100"
+        self.fake.person_message(channel, user, ts, thread_ts=thread)  # it is in Slack before its event
         event = {
             "type": "message",
             "user": user,
-            "ts": f"{1_767_406_631 + self.events}.000100",
+            "ts": ts,
             "text": text,
             "team": "T0HUDDLE1",
             "thread_ts": thread,
             "channel": channel,
-            "event_ts": f"{1_767_406_631 + self.events}.000100",
+            "event_ts": ts,
             "channel_type": "im" if channel.startswith("D") else "channel",
         }
         return await self.event(event, event_id=event_id)
@@ -219,7 +283,8 @@ class SlackHarness:
 async def make_slack(
     url: str, config: OrgConfig, *, start: datetime, seal_key: str | None, app_token: str | None = None
 ) -> SlackHarness:
-    fake = FakeSlack()
+    channels, people = workspace(config)
+    fake = FakeSlack(channels=channels, users=people)
     await fake.start()
     settings = Settings(
         database_url=url,

@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.model import Address, OutboxStatus
-from bot.views import Notice
+from bot.views import Action, ConcernCard, Notice
 from tests.slack.fake_slack import TOKEN
 from tests.slack.harness import ALEX, WEST, WEST_LEADERS, SlackHarness
 
@@ -168,3 +168,92 @@ async def test_credentials_trouble_keeps_messages_due(
     with pytest.raises(TransientDeliveryError):
         await messenger.post(_at(WEST), NOTE)
     assert "check SLACK_BOT_TOKEN" in caplog.text
+
+
+# --- what Slack refuses as too long or malformed: one compact retry, then a dead letter ------------------
+
+LONG = Notice(text="Agency nurse alone with 8 patients & no break " * 10, title="Staffing")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "msg_blocks_too_long",
+        "invalid_blocks",
+        "msg_too_long",
+        "invalid_arguments",
+        "too_many_attachments",
+        "invalid_blocks_format",
+    ],
+)
+async def test_a_refused_layout_is_sent_again_at_once_in_compact_form(
+    slack_sqlite: SlackHarness, error: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake, messenger = slack_sqlite.fake, slack_sqlite.platform.messenger
+    fake.refuse_next("chat.postMessage", error)
+    delivered = await messenger.post(_at(WEST), LONG)  # no error for the outbox: it went out
+    calls = fake.called("chat.postMessage")
+    assert len(calls) == 2 and calls[0]["blocks"] != calls[1]["blocks"]
+    [posted] = fake.top(WEST)
+    assert posted.ts == delivered.message_ref and "too long for Slack" in posted.text
+    assert "Agency nurse alone" in posted.text  # the beginning of it is still there
+    [line] = [r for r in caplog.records if "compact form" in r.getMessage()]
+    assert line.levelno == logging.WARNING and error in line.getMessage()
+    assert "Agency nurse" not in caplog.text  # never the message's text
+
+
+async def test_a_card_update_refused_as_too_long_is_updated_in_compact_form_with_its_buttons(
+    slack_sqlite: SlackHarness,
+) -> None:
+    fake, messenger = slack_sqlite.fake, slack_sqlite.platform.messenger
+    card = ConcernCard(
+        concern_id=1,
+        ref="C-1001",
+        unit_name="4 West",
+        severity="high",
+        category="safe",
+        concern_type="falls",
+        anonymity="named",
+        reporter_label="Alex Kim",
+        text="Bed alarm off twice tonight.",
+        status="Open",
+        raised_label="Wed 25 Nov 06:50 CST",
+        actions=[Action(id="acknowledge", label="Acknowledge", value="v1:ack:1", style="primary")],
+    )
+    root = await messenger.post(_at(WEST_LEADERS), card)
+    fake.refuse_next("chat.update", "msg_blocks_too_long")
+    await messenger.update(WEST_LEADERS, root.message_ref, card)
+    [message] = fake.top(WEST_LEADERS)
+    assert len(message.updates) == 1 and "too long for Slack" in message.text
+    assert [e["action_id"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]] == [
+        "acknowledge"
+    ]
+
+
+async def test_refused_twice_is_permanent_and_says_why(slack_sqlite: SlackHarness) -> None:
+    fake = slack_sqlite.fake
+    fake.refuse_next("chat.postMessage", "msg_blocks_too_long")
+    fake.refuse_next("chat.postMessage", "invalid_blocks")
+    with pytest.raises(PermanentDeliveryError) as raised:
+        await slack_sqlite.platform.messenger.post(_at(WEST), LONG)
+    assert "msg_blocks_too_long, and invalid_blocks for its compact form too" in raised.value.reason
+    assert len(fake.called("chat.postMessage")) == 2 and not fake.top(WEST)
+
+
+async def test_a_compact_retry_that_meets_a_rate_limit_is_transient(slack_sqlite: SlackHarness) -> None:
+    fake = slack_sqlite.fake
+    fake.refuse_next("chat.postMessage", "msg_blocks_too_long")
+    fake.fail_next("chat.postMessage", 429, retry_after=9)
+    with pytest.raises(TransientDeliveryError) as raised:
+        await slack_sqlite.platform.messenger.post(_at(WEST), LONG)
+    assert raised.value.retry_after == 9.0
+
+
+async def test_an_unknown_error_code_stays_transient_and_is_not_retried_compact(
+    slack_sqlite: SlackHarness,
+) -> None:
+    slack_sqlite.fake.refuse_next("chat.postMessage", "something_new_from_slack")
+    with pytest.raises(TransientDeliveryError) as raised:
+        await slack_sqlite.platform.messenger.post(_at(WEST), LONG)
+    assert "something_new_from_slack" in raised.value.reason
+    assert len(slack_sqlite.fake.called("chat.postMessage")) == 1

@@ -20,10 +20,10 @@ async def socket_slack(sqlite_url: str, example_config: OrgConfig) -> AsyncItera
     await harness.close()
 
 
-def _command(command: str, text: str) -> dict[str, str]:
+def _command(command: str, text: str, trigger: str) -> dict[str, str]:
     form = payload("slash_command.txt")
     form.update(
-        command=command, text=text, user_id=ALEX, channel_id=WEST, team_id="T0HUDDLE1", trigger_id="t.1"
+        command=command, text=text, user_id=ALEX, channel_id=WEST, team_id="T0HUDDLE1", trigger_id=trigger
     )
     return form
 
@@ -32,11 +32,12 @@ async def test_commands_and_events_arrive_over_the_socket(socket_slack: SlackHar
     fake = socket_slack.fake
     assert fake.called("apps.connections.open")  # made with the app-level token
 
-    reply = await fake.push("slash_commands", _command("/huddle", "help"), "env-1")
+    reply = await fake.push("slash_commands", _command("/huddle", "help", fake.issue_trigger()), "env-1")
     assert reply["payload"]["response_type"] == "ephemeral" and "/huddle now" in reply["payload"]["text"]
 
-    reply = await fake.push("slash_commands", _command("/concern", "Sink blocked"), "env-2")
-    assert fake.called("views.open")[-1]["trigger_id"] == "t.1"
+    trigger = fake.issue_trigger()  # Slack issues one with each command; the fake knows when
+    reply = await fake.push("slash_commands", _command("/concern", "Sink blocked", trigger), "env-2")
+    assert fake.called("views.open")[-1]["trigger_id"] == trigger
     form = fake.views[-1]
     assert not any(b.get("block_id") == "notify" for b in form["blocks"])  # no seal key: not offered
 
