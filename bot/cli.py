@@ -151,6 +151,7 @@ async def _console(path: Path, settings: Settings, now: str | None, script: str 
     )
     session = ConsoleSession(app, messenger, clock)
     try:
+        await session.resume(keep_time=not now)
         if script:
             lines = await asyncio.to_thread(lambda: Path(script).read_text(encoding="utf-8").splitlines())
             await session.run(lines, echo=True)

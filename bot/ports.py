@@ -163,8 +163,10 @@ class Tx(Protocol):
         """
         ...
 
-    async def outbox_items(self, *, status: str, limit: int = 100) -> list[OutboxItem]:
-        """Outbox rows in ``status``, oldest first."""
+    async def outbox_items(
+        self, *, status: str, limit: int = 100, platform: str | None = None
+    ) -> list[OutboxItem]:
+        """Outbox rows in ``status`` (of ``platform`` only, if given), oldest first."""
         ...
 
     async def claim_event(self, *, key: str, at: datetime) -> bool:

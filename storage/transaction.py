@@ -485,9 +485,13 @@ class SqlTx:
             due = due.replace(tzinfo=UTC)
         return due, int(row[1])
 
-    async def outbox_items(self, *, status: str, limit: int = 100) -> list[OutboxItem]:
+    async def outbox_items(
+        self, *, status: str, limit: int = 100, platform: str | None = None
+    ) -> list[OutboxItem]:
         o = t.outbox.c
         query = sa.select(t.outbox).where(o.status == status).order_by(o.id).limit(limit)
+        if platform is not None:
+            query = query.where(o.platform == platform)
         return [_load(OutboxItem, row) for row in await self._execute(query)]
 
     async def claim_event(self, *, key: str, at: datetime) -> bool:

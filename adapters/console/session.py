@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TextIO
 
 from adapters.console.messenger import ConsoleMessenger
@@ -16,6 +16,8 @@ from bot.clock import ManualClock
 from bot.config import parse_duration
 from bot.due_work import run_due_work
 from bot.model import OutboxStatus, Person
+
+_CLOCK_KEY = "console_clock"  # where the console's time stood when a session stopped
 
 HELP = """\
 Who and where
@@ -163,6 +165,7 @@ class ConsoleSession:
             self.clock.advance(move)
             remaining -= move
             await run_due_work(self.core, self.app.dispatcher)
+        await self._remember_time()
         self._now("")
 
     def _now(self, _: str) -> None:
@@ -180,14 +183,35 @@ class ConsoleSession:
                 f"    dead #{row.id} {row.platform} {row.channel or '(direct message)'}: {row.last_error}"
             )
 
+    async def resume(self, *, keep_time: bool = True) -> None:
+        """Continue where an earlier session on this database stopped: its chat, and (unless the
+        clock was set on purpose) its time, if that had been moved past the present."""
+        async with self.core.uow() as tx:
+            sent = await tx.outbox_items(status=OutboxStatus.SENT, limit=1_000_000, platform="console")
+            stopped_at = await tx.get_meta(key=_CLOCK_KEY)
+        restored = self.messenger.restore(sent)
+        if keep_time and stopped_at:
+            earlier = datetime.fromisoformat(stopped_at)
+            if earlier > self.clock.now():
+                self.clock.set(earlier)
+        if restored:
+            self.output(f"  (continuing the chat of an earlier session: {restored} messages)")
+
+    async def _remember_time(self) -> None:
+        async with self.core.uow() as tx:
+            await tx.set_meta(key=_CLOCK_KEY, value=self.clock.now().isoformat())
+
     async def run(self, lines: Iterable[str], *, echo: bool) -> None:
         """Run a script; with ``echo`` each line is printed after the prompt, as if typed."""
         await run_due_work(self.core, self.app.dispatcher)
-        for line in lines:
-            if echo and line.strip():
-                self.output(f"{self.prompt}{line.rstrip()}")
-            if not await self.execute(line):
-                break
+        try:
+            for line in lines:
+                if echo and line.strip():
+                    self.output(f"{self.prompt}{line.rstrip()}")
+                if not await self.execute(line):
+                    break
+        finally:
+            await self._remember_time()
 
     async def interact(self, stdin: TextIO = sys.stdin) -> None:
         """Read lines from a person at a terminal until they quit or close stdin."""
@@ -195,14 +219,17 @@ class ConsoleSession:
             import readline  # noqa: F401  (line editing and history for input())
         self.output("huddlebot console. Type help for the commands, quit to leave.")
         await run_due_work(self.core, self.app.dispatcher)
-        while True:
-            try:
-                line = await asyncio.to_thread(input, self.prompt)
-            except (EOFError, KeyboardInterrupt):
-                self.output("")
-                return
-            if not await self.execute(line):
-                return
+        try:
+            while True:
+                try:
+                    line = await asyncio.to_thread(input, self.prompt)
+                except (EOFError, KeyboardInterrupt):
+                    self.output("")
+                    return
+                if not await self.execute(line):
+                    return
+        finally:
+            await self._remember_time()
 
 
 def _indent(text: str) -> str:
