@@ -33,7 +33,7 @@ RAISE_CONCERN = "raiseConcern"
 FOLLOW_UP = "followUpConcern"
 CARD_RESPONSE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
-FULL_TEXT_CHUNK = 7_000  # characters per "full text" card: at most ~21 KB of UTF-8
+FULL_TEXT_BYTES = 20_000  # bytes of text per "full text" card: well inside one Teams message
 # Questions that change nothing: a resent one is simply answered again, so no dedupe row is written.
 READ_ONLY = (c.HuddleStatus, c.ShowConcern, c.ShowHome)
 
@@ -57,8 +57,8 @@ def teams_words(text: str) -> str:
     )
 
 
-def _card_response(content: dict[str, Any]) -> dict[str, Any]:
-    return {"statusCode": 200, "type": CARD_RESPONSE, "value": cards.fit(content)}
+def _card_response(content: dict[str, Any], *, more: str = "") -> dict[str, Any]:
+    return {"statusCode": 200, "type": CARD_RESPONSE, "value": cards.fit(content, more=more)}
 
 
 def _message_response(text: str) -> dict[str, Any]:
@@ -156,24 +156,33 @@ class TeamsBot:
 
     async def _send_detail(self, inbound: Inbound, view: Any) -> None:
         content = cards.render(view)
-        await self._reply_card(inbound, content)
-        if isinstance(view, ConcernCard) and cards.fit(content) is not content:
-            # The card was shortened to fit a Teams message: the whole text follows, in parts.
-            parts = [view.text[i : i + FULL_TEXT_CHUNK] for i in range(0, len(view.text), FULL_TEXT_CHUNK)]
+        if not isinstance(view, ConcernCard):
+            await self._reply_card(inbound, content, more=cards.where_to_read(view))
+            return
+        shortened = await self._reply_card(inbound, content, more="The whole text follows, in parts.")
+        if shortened:
+            # The card was shortened to fit a Teams message: the whole text follows, in parts that fit.
+            parts = cards.pieces(view.text, FULL_TEXT_BYTES)
             for number, part in enumerate(parts, 1):
                 title = f"{view.ref} · full text, part {number} of {len(parts)}"
                 body = [cards.text_block(title, weight="Bolder"), cards.text_block(cards.safe(part))]
                 await self._reply_card(inbound, cards.card(body))
 
-    async def _reply_card(self, inbound: Inbound, content: dict[str, Any]) -> None:
-        """Answer in the conversation (and thread) the activity came from."""
+    async def _reply_card(self, inbound: Inbound, content: dict[str, Any], *, more: str = "") -> bool:
+        """Answer in the conversation (and thread) the activity came from; True if the card was shortened."""
         conversation = inbound.conversation_id if inbound.kind == "channel" else inbound.base_conversation
-        activity = cards.message(content)
-        activity["replyToId"] = inbound.id
+        activity = cards.message(
+            content,
+            more=more,
+            envelope=cards.envelope(
+                bot_id=inbound.bot_id, conversation_id=conversation, reply_to_id=inbound.id or None
+            ),
+        )
         try:
             await self.connector.send(inbound.service_url, conversation, activity)
         except ConnectorError as error:
             log.warning("could not answer in Teams (%s %s)", error.status, error.code)
+        return activity["attachments"][0]["content"] is not content
 
     async def _privately(self, person: Person, text: str, tone: str) -> None:
         """A note for ``person`` only (Teams has no ephemeral messages in channels): to their chat."""
@@ -235,7 +244,8 @@ class TeamsBot:
             # The clicker sees the new card at once; the outbox updates it for everyone else.
             shown = await self.core.handle(c.ShowConcern(person=inbound.person, ref=ref))
             if isinstance(shown.detail, ConcernCard):
-                return Outcome(body=_card_response(cards.concern_card(shown.detail)))
+                card = cards.concern_card(shown.detail)
+                return Outcome(body=_card_response(card, more=cards.where_to_read(shown.detail)))
         return Outcome(body=_message_response(reply.text or "Done."))
 
     async def _card_submit(self, inbound: Inbound) -> None:
@@ -401,7 +411,11 @@ class TeamsBot:
             await self._remember_team_channels(inbound)
         log.info("Teams: installed in a %s (%s)", inbound.kind, "new" if new else "known")
         if new:
-            activity = cards.message(cards.help_card(greeting=True), summary="Hello from huddlebot")
+            activity = cards.message(
+                cards.help_card(greeting=True),
+                summary="Hello from huddlebot",
+                envelope=cards.envelope(bot_id=inbound.bot_id, conversation_id=inbound.base_conversation),
+            )
             try:
                 await self.connector.send(inbound.service_url, inbound.base_conversation, activity)
             except ConnectorError as error:

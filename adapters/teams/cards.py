@@ -5,15 +5,19 @@ refreshed card); Reply and Resolve open an inline form (``Action.ShowCard``) who
 carries the text; "Raise a concern" on a huddle prompt opens the concern dialog (``task/fetch``).
 Every action carries the core's versioned value (``bot.actions``) under ``data.huddlebot``.
 
-A Teams message is at most about 28 KB: ``fit`` shortens the longest text until the card fits, and
-says so on the card, so a send never fails for size.
+A Teams message is at most about 28 KB, counted as the whole activity on the wire (``wire``):
+``message`` shortens the longest texts until the activity fits, and says so where it cut, with where
+to read the whole (``where_to_read``), so a send never fails for size. If Teams refuses a card all the
+same, ``compact`` is the small, plain version the Messenger sends instead, once.
 """
 
 from __future__ import annotations
 
-import json
+import copy
+from collections.abc import Callable
 from typing import Any
 
+from adapters.teams import wire
 from bot.views import (
     Action,
     ConcernCard,
@@ -29,10 +33,14 @@ from bot.views import (
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
-# Teams refuses messages over ~28 KB (the whole activity); the card gets this much, the envelope the rest.
+# A card alone (an invoke's answer, a dialog): Teams' ~28 KB less room for the response around it.
 CARD_LIMIT_BYTES = 25_000
 DATA_KEY = "huddlebot"
-SHORTENED = "… (shortened: too long for one Teams message)"
+SHORTENED = "Shortened to fit one Teams message"
+_CUT = " …"  # ends a shortened text, where it was cut
+_ITEM = "\n\n- "  # starts an item of a list in a TextBlock (``safe`` turns each line into a paragraph)
+_NOTE_ROOM = 600  # bytes kept for the note under a cut (what was left out and where to read it)
+_MIN_KEPT = 400  # bytes of a text worth keeping; a text already this short is not cut further
 
 Card = dict[str, Any]
 
@@ -70,53 +78,151 @@ def attachment(content: Card) -> dict[str, Any]:
     return {"contentType": CARD_TYPE, "content": content}
 
 
-def message(content: Card, *, summary: str = "") -> dict[str, Any]:
-    """A message activity with one card (``summary`` is the plain-text preview)."""
-    activity: dict[str, Any] = {"type": "message", "attachments": [attachment(fit(content))]}
+def envelope(
+    *, bot_id: str, conversation_id: str, activity_id: str | None = None, reply_to_id: str | None = None
+) -> dict[str, Any]:
+    """Who sends an activity and where to (and which activity it replaces or answers), in its body, as
+    the Bot Connector wants them, so that ``message`` measures them with the card."""
+    out: dict[str, Any] = {"from": {"id": bot_id}, "conversation": {"id": conversation_id}}
+    if activity_id:
+        out["id"] = activity_id
+    if reply_to_id:
+        out["replyToId"] = reply_to_id
+    return out
+
+
+def message(
+    content: Card,
+    *,
+    summary: str = "",
+    more: str = "",
+    envelope: dict[str, Any] | None = None,
+    limit: int = wire.MESSAGE_LIMIT_BYTES,
+) -> dict[str, Any]:
+    """A message activity with one card (``summary`` is the plain-text preview), the whole of it (envelope
+    included) at most ``limit`` bytes on the wire: texts that do not fit are shortened, and the card says
+    so where it cut, with ``more`` (where to read the whole)."""
+    activity: dict[str, Any] = {"type": "message", **(envelope or {}), "attachments": [attachment({})]}
     if summary:
         activity["summary"] = summary[:200]
+    budget = limit - (wire.size(activity) - wire.size({}))  # the card's JSON sits verbatim in the body
+    activity["attachments"][0]["content"] = fit(content, budget, more=more)
     return activity
 
 
 def size(content: Card) -> int:
     """Bytes the card takes in a message."""
-    return len(json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode())
+    return wire.size(content)
 
 
-def fit(content: Card, limit: int = CARD_LIMIT_BYTES) -> Card:
-    """``content``, with its longest texts shortened (and marked so) until it fits in ``limit`` bytes."""
-    if size(content) <= limit:
+def fit(content: Card, limit: int = CARD_LIMIT_BYTES, *, more: str = "") -> Card:
+    """``content`` if it fits in ``limit`` bytes; else a copy whose longest texts are cut until it does.
+
+    Each cut text ends with "…" and is followed by a small note saying what was left out and ``more``
+    (where to read the whole). A list (one item a paragraph) is cut between items, never inside one.
+    """
+    if wire.size(content) <= limit:
         return content
-    shrunk = json.loads(json.dumps(content))
-    for _ in range(40):
-        over = size(shrunk) - limit
+    shrunk = copy.deepcopy(content)
+    originals: dict[int, str] = {}  # id(cut block) → its text before any cut
+    notes: dict[int, dict[str, Any]] = {}  # id(cut block) → the note under it
+    spent: set[int] = set()  # blocks that cannot give more
+    for _ in range(60):
+        over = wire.size(shrunk) - limit
         if over <= 0:
             return shrunk
-        block = max(_text_blocks(shrunk), key=lambda b: len(b["text"].encode()), default=None)
-        if block is None or len(block["text"]) <= len(SHORTENED) + 20:
+        note_ids = {id(n) for n in notes.values()}
+        found = [
+            (items, block)
+            for items, block in _text_blocks(shrunk)
+            if id(block) not in note_ids and id(block) not in spent
+        ]
+        if not found:
             break
-        text = block["text"].removesuffix(SHORTENED)
-        encoded = text.encode()
-        keep = max(0, min(len(encoded) - over - len(SHORTENED.encode()) - 64, len(encoded) // 2 + 1))
-        if len(encoded) - keep < 64:  # always make real progress
-            keep = max(0, len(encoded) - 2 * over - 256)
-        block["text"] = encoded[:keep].decode(errors="ignore").rstrip() + SHORTENED
+        items, block = max(found, key=lambda found: wire.size(found[1]["text"]))
+        original = originals.setdefault(id(block), block["text"])
+        note = notes.get(id(block))
+        budget = wire.size(block["text"]) - over - (0 if note is not None else _NOTE_ROOM)
+        if budget < _MIN_KEPT:
+            budget = _MIN_KEPT
+            spent.add(id(block))
+        kept, left_out = _cut(original, budget)
+        if kept == block["text"]:
+            spent.add(id(block))
+            continue
+        block["text"] = kept
+        what = f"{SHORTENED}: {left_out} more not shown." if left_out else f"{SHORTENED}."
+        text = f"{what} {more}".strip()
+        if note is None:
+            note = text_block(text, isSubtle=True, size="Small", spacing="None")
+            notes[id(block)] = note
+            items.insert(next(i for i, item in enumerate(items) if item is block) + 1, note)
+        else:
+            note["text"] = text
     return card(
-        [text_block("This message is too large to show in Teams. Open huddlebot in a personal chat for it.")],
+        [text_block(f"This message is too large to show in Teams. {more}".strip())],
         fallback="Too large to show in Teams.",
     )
 
 
-def _text_blocks(node: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
+def _cut(text: str, budget: int) -> tuple[str, int]:
+    """The longest beginning of ``text`` that takes at most ``budget`` bytes on the wire (with the cut
+    mark), and how many list items it leaves out (0 for prose)."""
+    keep = _longest(text, lambda n: wire.size(text[:n].rstrip() + _ITEM + _CUT) <= budget)
+    head = text[:keep]
+    if text.startswith("- ") and text.count(_ITEM) >= 2:
+        # A list, one item a paragraph (``safe`` made it so): keep whole items only, count the rest.
+        boundary = keep if text.startswith(_ITEM, keep) else head.rfind(_ITEM)
+        if boundary > 0:
+            return text[:boundary] + _ITEM.rstrip() + _CUT, text[boundary:].count(_ITEM)
+    # Prose: end on a word when one ends near the cut.
+    space = head.rfind(" ", max(0, keep - 80))
+    if space > 0 and keep < len(text):
+        head = head[:space]
+    return head.rstrip() + _CUT, 0
+
+
+def _longest(text: str, fits: Callable[[int], bool]) -> int:
+    """The largest ``n`` ≤ len(text) with ``fits(n)`` (``fits`` holds for 0 and is monotonic)."""
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def pieces(text: str, limit: int) -> list[str]:
+    """``text`` in consecutive pieces that each take at most ``limit`` bytes as a card's text (``safe``
+    applied), cut after a space where one is near; joined, they are ``text`` again."""
+    out: list[str] = []
+    start = 0
+    while start < len(text):
+        rest = text[start:]
+        keep = _longest(rest, lambda n, rest=rest: wire.size(safe(rest[:n])) <= limit) or 1
+        if keep < len(rest):
+            space = rest.rfind(" ", max(0, keep - 200), keep)
+            keep = space + 1 if space > 0 else keep
+        out.append(rest[:keep])
+        start += keep
+    return out
+
+
+def _text_blocks(node: Any) -> list[tuple[list[Any], dict[str, Any]]]:
+    """Every TextBlock of a card with the list that holds it (a body, a container's items)."""
+    found: list[tuple[list[Any], dict[str, Any]]] = []
     if isinstance(node, dict):
-        if node.get("type") == "TextBlock" and isinstance(node.get("text"), str):
-            found.append(node)
         for value in node.values():
             found.extend(_text_blocks(value))
     elif isinstance(node, list):
         for item in node:
-            found.extend(_text_blocks(item))
+            text = item.get("text") if isinstance(item, dict) else None
+            if isinstance(text, str) and item.get("type") == "TextBlock":
+                found.append((node, item))
+            else:
+                found.extend(_text_blocks(item))
     return found
 
 
@@ -392,6 +498,35 @@ def summary_of(view: Any) -> str:
         case Notice():
             return view.title or view.text[:80]
     return "huddlebot"
+
+
+def where_to_read(view: Any) -> str:
+    """Where the whole of a view can be read when its card had to be shortened ("" if nowhere else)."""
+    match view:
+        case ConcernCard():
+            return f"Write **show {view.ref}** to huddlebot in a personal chat to read all of it."
+        case HuddleSummary():
+            return "The replies in this huddle's thread are there in full."
+    return ""
+
+
+def compact(view: Any) -> Card:
+    """The small, plain card sent once when Teams refused the full one (400 bad card, 413 too big): the
+    view's short fallback text, its one-click buttons and where to read the rest. No user text beyond
+    the fallback's (at most 300 characters), no nested cards."""
+    short = render(view).get("fallbackText") or safe(summary_of(view))
+    said = "Teams could not show this message in full."
+    if isinstance(view, ConcernCard) and view.actions:
+        said += " Reply in this thread to answer the reporter."
+    buttons = [render_action(a) for a in getattr(view, "actions", None) or [] if a.id not in _INPUT_IDS]
+    return card(
+        [
+            text_block(short, weight="Bolder"),
+            text_block(f"{said} {where_to_read(view)}".strip(), isSubtle=True, size="Small"),
+        ],
+        buttons[:5],
+        fallback=summary_of(view),
+    )
 
 
 def home(view: Any) -> Card:

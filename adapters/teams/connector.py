@@ -20,6 +20,8 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
+from adapters.teams import wire
+
 log = logging.getLogger("huddlebot.teams.connector")
 
 TokenGetter = Callable[[], Awaitable[str | None]]
@@ -67,7 +69,7 @@ class BotConnector:
                 timeout=self._timeout,
                 connector=aiohttp.TCPConnector(limit=self._connections, keepalive_timeout=60),
                 headers={"User-Agent": "huddlebot (Microsoft Teams)"},
-                json_serialize=lambda data: json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                json_serialize=wire.dumps,  # the bytes a card is measured in are the bytes sent
             )
         return self._session
 

@@ -14,6 +14,11 @@ Pacing: one message per conversation every ``interval`` seconds (0.6 s: at most 
 Teams' 60/30 s, and 1.7/s, under 7/s), a rolling hour capped under Teams' 1,800, and a per-tenant
 token bucket under the ~30 requests/s an app may make in one tenant. 429/412/5xx are transient
 (``Retry-After`` honoured); 403 (not in the roster, blocked, disabled) and 404 are permanent.
+
+Size: every activity is rendered to fit Teams' ~28 KB as sent (``cards.message``, measured by
+``wire``). A card Teams refuses all the same (400 bad card, 413 too large) is sent once more, in the
+same call, as ``cards.compact``; refused again, it is a ``PermanentDeliveryError`` (dead-lettered at
+once, never retried for a day).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import asyncio
 import logging
 import time
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from adapters.teams import cards
 from adapters.teams.activity import thread_conversation
@@ -37,6 +44,15 @@ log = logging.getLogger("huddlebot.teams.messenger")
 PLATFORM = "teams"
 HOURLY_CAP = 1_700  # Teams allows 1,800 messages an hour in one conversation
 TRANSIENT_STATUSES = {0, 408, 412, 429, 500, 502, 503, 504}
+REFUSED_CONTENT = {400, 413}  # a bad card, a message too large: the same tomorrow, so never retried as such
+T = TypeVar("T")
+
+
+def _where(target: Target | None) -> str:
+    """Where a message went, for a log line: a channel by its id; never a person or a chat's id."""
+    if target is not None and target.kind == "channel":
+        return f"channel {target.conversation_id[:120]}"
+    return "a personal or group chat"
 
 
 def _is_chat(conversation_id: str) -> bool:
@@ -92,30 +108,28 @@ class TeamsMessenger:
 
     async def post(self, address: Address, view: View) -> Delivered:
         target = await self._resolve(address, view)
-        activity = cards.message(cards.render(view), summary=cards.summary_of(view))
         conversation = target.conversation_id
         if address.thread and target.kind == "channel":
             conversation = thread_conversation(target.conversation_id, address.thread)
         # A personal or group chat has no threads: a "thread reply" there is simply the next message.
-        await self._tenants.take(target.tenant_id)
-        try:
-            message_ref = await self.connector.send(target.service_url, conversation, activity)
-        except ConnectorError as error:
-            raise self._failure(error, target, "post") from None
-        self._count(target.conversation_id)
+
+        async def send(activity: dict[str, Any]) -> str:
+            return await self.connector.send(target.service_url, conversation, activity)
+
+        message_ref = await self._deliver("post", target, view, send, conversation=conversation)
         if not message_ref:
             raise TransientDeliveryError("Teams accepted the message but returned no id")
         return Delivered(message_ref=message_ref, channel=target.conversation_id)
 
     async def update(self, channel: str, message_ref: str, view: View) -> None:
         target = await self._conversation(channel, tenant="")
-        activity = cards.message(cards.render(view), summary=cards.summary_of(view))
-        await self._tenants.take(target.tenant_id)
-        try:
+
+        async def replace(activity: dict[str, Any]) -> None:
             await self.connector.update(target.service_url, target.conversation_id, message_ref, activity)
-        except ConnectorError as error:
-            raise self._failure(error, target, "update") from None
-        self._count(target.conversation_id)
+
+        await self._deliver(
+            "update", target, view, replace, conversation=target.conversation_id, activity_id=message_ref
+        )
 
     def min_interval(self, address: Address) -> float:
         key = address.channel or f"@{address.user}"
@@ -192,6 +206,81 @@ class TeamsMessenger:
 
     # --- pacing and failures ----------------------------------------------------------------------
 
+    def _activity(
+        self,
+        view: View,
+        target: Target,
+        conversation: str,
+        *,
+        activity_id: str | None = None,
+        compact: bool = False,
+    ) -> dict[str, Any]:
+        return cards.message(
+            cards.compact(view) if compact else cards.render(view),
+            summary=cards.summary_of(view),
+            more=cards.where_to_read(view),
+            envelope=cards.envelope(
+                bot_id=target.bot_id, conversation_id=conversation, activity_id=activity_id
+            ),
+        )
+
+    async def _deliver(
+        self,
+        doing: str,
+        target: Target,
+        view: View,
+        call: Callable[[dict[str, Any]], Awaitable[T]],
+        *,
+        conversation: str,
+        activity_id: str | None = None,
+    ) -> T:
+        """Send the view; if Teams refuses its card (400, 413), once more in compact form, then give up.
+
+        Those refusals would come back the same tomorrow: retrying them as transient would only delay
+        the dead letter the admin needs to see.
+        """
+        await self._tenants.take(target.tenant_id)
+        try:
+            result = await call(self._activity(view, target, conversation, activity_id=activity_id))
+        except ConnectorError as error:
+            if error.status not in REFUSED_CONTENT:
+                raise self._failure(error, target, doing) from None
+            refused = error
+        else:
+            self._count(target.conversation_id)
+            return result
+        # Kinds, statuses and channel ids only: never the message's text or a person.
+        log.warning(
+            "Teams refused a %s on %s to %s (%s %s): sending a compact version instead",
+            getattr(view, "kind", "message"),
+            doing,
+            _where(target),
+            refused.status,
+            refused.code or "no code",
+        )
+        await self._tenants.take(target.tenant_id)
+        try:
+            result = await call(
+                self._activity(view, target, conversation, activity_id=activity_id, compact=True)
+            )
+        except ConnectorError as error:
+            if error.status not in REFUSED_CONTENT:
+                raise self._failure(error, target, doing) from None
+            log.warning(
+                "Teams admin: cannot %s %s: Teams refused the message and its compact version (%s %s)",
+                doing,
+                _where(target),
+                error.status,
+                error.code or "no code",
+            )
+            raise PermanentDeliveryError(
+                f"Teams {refused.status} ({refused.code or 'no code'}) on {doing} to {_where(target)}, "
+                f"and {error.status} ({error.code or 'no code'}) for its compact version: Teams refuses "
+                "this message (too large or not a card it accepts)"
+            ) from None
+        self._count(target.conversation_id)
+        return result
+
     def _count(self, conversation_id: str) -> None:
         sent = self._sent[conversation_id]
         sent.append(time.monotonic())
@@ -201,12 +290,7 @@ class TeamsMessenger:
     def _failure(
         self, error: ConnectorError, target: Target | None, doing: str
     ) -> TransientDeliveryError | PermanentDeliveryError:
-        # Name a channel for the admin; never a person or a personal chat's id.
-        where = (
-            f"channel {target.conversation_id[:120]}"
-            if target is not None and target.kind == "channel"
-            else "a personal or group chat"
-        )
+        where = _where(target)
         what = f"Teams {error.status or error.code} ({error.code or 'no code'}) on {doing} to {where}"
         if error.status in TRANSIENT_STATUSES:
             return TransientDeliveryError(what, retry_after=error.retry_after)
