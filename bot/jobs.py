@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.config import ConfigError, OrgConfig, load_config
 from bot.core import Core
 from bot.due_work import run_due_work
+from bot.failure_log import FailureLog
 from bot.outbox import Dispatcher
 
 log = logging.getLogger("huddlebot.jobs")
@@ -47,6 +48,7 @@ class Jobs:
         )
         self._config_mtime = config_path.stat().st_mtime if config_path and config_path.exists() else None
         self._lock = asyncio.Lock()
+        self._due_failures = FailureLog("due work (huddles, escalations, reminders)", logger=log)
 
     @property
     def running(self) -> bool:
@@ -114,9 +116,10 @@ class Jobs:
         ):  # a cron firing and the safety net at once would only wait on each other's claims
             try:
                 await run_due_work(self.core)
+                self._due_failures.worked()
                 self.dispatcher.kick()
-            except Exception:
-                log.exception("due work failed; it will be retried")
+            except Exception as error:  # the database away, mostly: the next run tries again
+                self._due_failures.failed(error, traceback=True)
 
     async def reload_config(self) -> bool:
         """Pick up a changed organisation file; a broken one is reported and the old one kept."""

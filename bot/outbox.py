@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.failure_log import FailureLog
 from bot.metrics import Metrics
 from bot.model import Address, OutboxItem, OutboxStatus, SealedAddress
 from bot.ports import Delivered, Messenger, UnitOfWork
@@ -79,49 +80,6 @@ class _Bucket:
         return (1.0 - self.tokens) / self.rate
 
 
-class _Trouble:
-    """Says once that something keeps failing, then at most once a minute with a count, then when over.
-
-    A database that is down for an hour writes a few lines, not thousands of tracebacks.
-    """
-
-    def __init__(self, what: str, *, every: float = 60.0) -> None:
-        self.what, self.every = what, every
-        self.failures = 0
-        self._since = 0.0
-        self._said = 0.0
-        self._counted = 0
-
-    def failed(self, error: BaseException) -> None:
-        now = time.monotonic()
-        self.failures += 1
-        # The type only: a database error's text can carry the statement's parameters (a concern).
-        kind = type(error).__name__
-        if self.failures == 1:
-            self._since = self._said = now
-            self._counted = 0
-            log.warning("%s failed (%s); retrying until it works", self.what, kind)
-        elif now - self._said >= self.every:
-            log.warning(
-                "%s still failing (%s): %d failures in the last %.0f s",
-                self.what,
-                kind,
-                self.failures - self._counted,
-                now - self._said,
-            )
-            self._said, self._counted = now, self.failures
-
-    def worked(self) -> None:
-        if self.failures:
-            log.warning(
-                "%s works again after %d failure(s) over %.1f s",
-                self.what,
-                self.failures,
-                time.monotonic() - self._since,
-            )
-        self.failures = 0
-
-
 class Dispatcher:
     """Delivers due outbox rows through the Messenger of each row's platform."""
 
@@ -164,8 +122,8 @@ class Dispatcher:
         self._held: dict[str, set[int]] = {}
         self._stopping = asyncio.Event()
         self._running = False
-        self._pass_trouble = _Trouble("outbox delivery pass")
-        self._record_trouble = _Trouble("outbox: recording a delivery")
+        self._pass_trouble = FailureLog("outbox delivery pass", logger=log)
+        self._record_trouble = FailureLog("outbox: recording a delivery", logger=log)
 
     @property
     def running(self) -> bool:
@@ -267,7 +225,7 @@ class Dispatcher:
     async def _renew_leases(self, stop: asyncio.Event) -> None:
         """Keep the leases of rows this process holds from running out while it works on them."""
         every = max(0.05, self.lease.total_seconds() / 3)
-        trouble = _Trouble("outbox: renewing leases")
+        trouble = FailureLog("outbox: renewing leases", logger=log)
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every)

@@ -8,9 +8,13 @@ from typing import Any
 from aiohttp import web
 
 from bot.bootstrap import App
+from bot.failure_log import FailureLog
 from bot.metrics import CONTENT_TYPE
 
 log = logging.getLogger("huddlebot.http")
+
+# Monitoring asks every few seconds: a database that is down for an hour must not write a line each time.
+_DATABASE_FAILURES = FailureLog("health check: reaching the database", logger=log)
 
 APP_KEY: web.AppKey[App] = web.AppKey("huddlebot", App)
 SCHEDULER_KEY: web.AppKey[Any] = web.AppKey("scheduler", object)
@@ -48,10 +52,11 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         waited, dead = await _outbox_health(app)
     except Exception as error:  # the database is down or unreachable
-        log.warning("health check: database unreachable (%s)", type(error).__name__)
+        _DATABASE_FAILURES.failed(error)
         problems.append("the database is unreachable")
         body["database"] = "unreachable"
     else:
+        _DATABASE_FAILURES.worked()
         max_lag = app.settings.huddlebot_health_max_lag
         body.update({"database": "ok", "oldest_due_outbox_seconds": round(waited, 1), "dead_letters": dead})
         if waited > max_lag:
@@ -69,7 +74,7 @@ async def metrics(request: web.Request) -> web.Response:
         app.core.metrics.outbox_oldest_due.set(waited)
         app.core.metrics.dead_letters.set(dead)
     except Exception as error:
-        log.warning("metrics: database unreachable (%s)", type(error).__name__)
+        _DATABASE_FAILURES.failed(error)
     return web.Response(body=app.core.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
 
