@@ -82,7 +82,10 @@ def kind(call: Call) -> str:
 
 
 async def install(url: str, fake: FakeConnector, units: int) -> None:
-    """Store the conversation references Teams would have given at install, all on ``fake``."""
+    """Store the conversation references Teams would have given at install, all on ``fake``, which
+    knows them too. The replicas run in development mode (no MICROSOFT_APP_ID, so no token): the fake
+    is told by name to take calls without one, as the Bot Framework Emulator does."""
+    fake.require_token = False
     engine = create_engine(url)
     store = TeamsConversations(engine)
     channels = [
@@ -91,6 +94,7 @@ async def install(url: str, fake: FakeConnector, units: int) -> None:
         *(leaders_channel(n) for n in range(1, units + 1)),
     ]
     for channel in channels:
+        fake.install(channel)
         await store.save(
             conversation_id=channel,
             kind="channel",
@@ -99,6 +103,7 @@ async def install(url: str, fake: FakeConnector, units: int) -> None:
             bot_id="28:huddlebot",
             team_id="19:team@thread.tacv2",
         )
+    fake.install("a:officer-chat")
     await store.save(
         conversation_id="a:officer-chat",
         kind="personal",

@@ -91,9 +91,25 @@ class TeamsHarness:
     async def post(
         self, activity: dict[str, Any], *, headers: dict[str, str] | None = None
     ) -> tuple[int, Any]:
+        self.teams_knows(activity)
         response = await self.client.post("/api/messages", json=activity, headers=headers or {})
         body = await response.json() if response.content_type == "application/json" else None
         return response.status, body
+
+    def teams_knows(self, activity: dict[str, Any]) -> None:
+        """Teams sends a bot activities only from where the bot is a member, so its Bot Connector (the
+        fake) knows those conversations too; once the bot is removed, the connector refuses it there."""
+        conversation = (activity.get("conversation") or {}).get("id")
+        channel_data = activity.get("channelData") or {}
+        team = (channel_data.get("team") or {}).get("id")
+        bot = (activity.get("recipient") or {}).get("id")
+        removed = any(m.get("id") == bot for m in activity.get("membersRemoved") or [])
+        if removed or channel_data.get("eventType") == "teamDeleted":
+            self.fake.uninstall(conversation, team=team)
+        elif team:
+            self.fake.install(team=team)
+        elif conversation:
+            self.fake.install(conversation)
 
     async def deliver(self) -> DeliveryReport:
         return await self.app.dispatcher.deliver_all()
@@ -209,7 +225,8 @@ async def make_teams_harness(
     platform = TeamsPlatform(
         options or dev_options(),
         store_factory=lambda app: TeamsConversations(app.core.uow.engine),
-        token_source=token_source,
+        # The Bot Connector takes no call without the bot's token, in development as in production.
+        token_source=token_source or fake.tokens(),
     )
     app = await build(
         config=config,

@@ -26,7 +26,7 @@ from tests.teams.conftest import (
     fixture,
     make_teams_harness,
 )
-from tests.teams.fake_connector import FakeConnector
+from tests.teams.fake_connector import TOKEN, FakeConnector
 
 SDK_CONSTANTS = "botframework.connector.auth.AuthenticationConstants"
 ISSUER = "https://api.botframework.com"
@@ -42,10 +42,10 @@ def jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
 
 
 class Tokens:
-    """Outbound tokens for the connector (no Microsoft Entra call in tests)."""
+    """Outbound tokens for the connector (no Microsoft Entra call in tests): the one the fake takes."""
 
     async def token(self) -> str:
-        return "outbound-test-token"
+        return TOKEN
 
     def invalidate(self) -> None:
         pass
@@ -114,7 +114,7 @@ async def test_a_valid_token_is_accepted_and_outbound_calls_carry_the_bot_token(
     )
     assert status == 200
     assert secured.fake.calls and all(
-        c.authorization == "Bearer outbound-test-token" for c in secured.fake.calls
+        c.authorization == f"Bearer {TOKEN}" and c.accepted for c in secured.fake.calls
     )
 
 
