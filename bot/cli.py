@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.clock import Clock, FileClock
-from bot.config import ConfigError, load_config
+from bot.config import ConfigError, bundled_example_path, load_config
 from bot.platform import Platform
 from bot.settings import Settings, config_path
 
@@ -59,9 +59,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class SetupError(Exception):
+    """Something the operator must set or fix before this command can run: one line, exit 2."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``huddlebot`` console script; returns the exit status."""
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except SetupError as error:
+        print(f"huddlebot: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     settings = Settings()
     quiet = args.command in ("console", "check-config", "seal-key", "outbox", "teams-package")
     logging.basicConfig(
@@ -91,18 +103,21 @@ def main(argv: list[str] | None = None) -> int:
         print(Sealer.new_key())
         return 0
     if args.command == "migrate":
-        from storage.engine import database_url, redacted
-        from storage.migrate import upgrade
-
-        upgrade(settings.database_url)
-        print(f"Database {redacted(database_url(settings.database_url))} is up to date.")
-        return 0
+        return asyncio.run(_migrate(settings))
     path = config_path(args.config, settings)
+    if args.command == "serve" and settings.production and path == bundled_example_path():
+        raise SetupError(
+            "in production, name your organisation file: set HUDDLEBOT_CONFIG=/path/to/huddlebot.yaml "
+            "(or --config). The bundled Example Health file is only for trying huddlebot out."
+        )
     try:
         load_config(path)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
+    if not settings.production:
+        example = " (the bundled example organisation)" if path == bundled_example_path() else ""
+        log.info("organisation file: %s%s", path, example)
     if args.command == "console":
         return asyncio.run(_console(path, settings, args.now, args.script))
     if args.command == "serve":
@@ -140,6 +155,7 @@ async def _console(path: Path, settings: Settings, now: str | None, script: str 
                 file=sys.stderr,
             )
             return 2
+    await _check_database(settings)
     clock = ManualClock(start)
     messenger = ConsoleMessenger()
     app = await build(
@@ -164,6 +180,61 @@ async def _console(path: Path, settings: Settings, now: str | None, script: str 
     return 0
 
 
+def _unreachable(url: str, error: BaseException) -> SetupError:
+    from storage.engine import redacted
+
+    cause = getattr(error, "orig", None) or error
+    first = str(cause).strip().splitlines()[0][:160] if str(cause).strip() else ""
+    detail = f"{type(cause).__name__}: {first}" if first else type(cause).__name__
+    return SetupError(
+        f"cannot reach the database at {redacted(url)} ({detail}). Is it running, and is DATABASE_URL right?"
+    )
+
+
+async def _revision(url: str) -> str | None:
+    """The database's migration, or a ``SetupError`` saying it cannot be reached."""
+    from storage.migrate import current_revision
+
+    try:
+        return await current_revision(url)
+    except Exception as error:
+        raise _unreachable(url, error) from None
+
+
+async def _require_migrated(url: str) -> None:
+    """Refuse, in one line, a database that is unreachable or not at this version's migration."""
+    from storage.engine import redacted
+    from storage.migrate import head_revision
+
+    current, head = await _revision(url), head_revision()
+    if current != head:
+        at = f"at migration {current}" if current else "empty"
+        raise SetupError(
+            f"the database at {redacted(url)} is {at}; this version needs {head}: "
+            "run `huddlebot migrate` first."
+        )
+
+
+async def _migrate(settings: Settings) -> int:
+    from storage.engine import database_url, redacted
+    from storage.migrate import head_revision, upgrade_async
+
+    url = database_url(settings.database_url)
+    before = await _revision(url)
+    try:
+        await upgrade_async(url)
+    except Exception as error:
+        raise _unreachable(url, error) from None
+    head = head_revision()
+    if before == head:
+        print(f"Database {redacted(url)} is up to date (migration {head}).")
+    else:
+        print(
+            f"Database {redacted(url)} migrated from {before or 'an empty database'} to {head}: up to date."
+        )
+    return 0
+
+
 async def _serve(path: Path, settings: Settings, host: str | None, port: int | None) -> int:
     from aiohttp import web
     from sqlalchemy.engine import make_url
@@ -172,13 +243,11 @@ async def _serve(path: Path, settings: Settings, host: str | None, port: int | N
     from bot.bootstrap import build
     from bot.jobs import Jobs
     from storage.engine import database_url
-    from storage.migrate import current_revision, head_revision
     from storage.single_process import AlreadyServing, hold_serving_lock
 
     url = database_url(settings.database_url)
-    if make_url(url).get_backend_name() != "sqlite" and await current_revision(url) != head_revision():
-        print("The database schema is not up to date: run `huddlebot migrate` first.", file=sys.stderr)
-        return 2
+    if make_url(url).get_backend_name() != "sqlite":
+        await _require_migrated(url)
     try:
         serving_lock = hold_serving_lock(url)
     except AlreadyServing as error:
@@ -203,7 +272,18 @@ async def _serve(path: Path, settings: Settings, host: str | None, port: int | N
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     host, port = host or settings.huddlebot_host, port or settings.huddlebot_port
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as error:
+        await jobs.shutdown()
+        await runner.cleanup()
+        for platform in platforms:
+            await platform.close()
+        await app.close()
+        raise SetupError(
+            f"cannot listen on {host}:{port} ({error.strerror or type(error).__name__}): "
+            "is another server using the port? Set HUDDLEBOT_PORT (or --port)."
+        ) from None
     log.info("huddlebot listening on http://%s:%s (healthz at /healthz)", host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -226,29 +306,48 @@ def _drill_clock(settings: Settings) -> Clock | None:
     if not settings.huddlebot_drill_clock_file:
         return None
     if settings.production:
-        raise SystemExit("huddlebot: HUDDLEBOT_DRILL_CLOCK_FILE is for drills and tests, not production")
+        raise SetupError("HUDDLEBOT_DRILL_CLOCK_FILE is for drills and tests, not production: unset it.")
     log.warning("DRILL: time is read from %s, not the system clock", settings.huddlebot_drill_clock_file)
     return FileClock(settings.huddlebot_drill_clock_file)
 
 
 async def _platforms(settings: Settings) -> list[Platform]:
-    """The chat platforms this process serves, from the environment (none: only /healthz)."""
+    """The chat platforms this process serves, from the environment.
+
+    In production a half-configured platform, or none at all, is a ``SetupError``; in development
+    the console and ``/healthz`` are enough, and a half-configured platform is a warning.
+    """
     platforms: list[Platform] = []
-    # Each platform adapter adds itself here when its credentials (or development mode) say so.
-    if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
+    token = settings.slack_bot_token
+    transport = settings.slack_signing_secret or settings.slack_app_token
+    half = None
+    if token and not transport:
+        half = (
+            "SLACK_BOT_TOKEN is set, but Slack also needs SLACK_SIGNING_SECRET (HTTP) "
+            "or SLACK_APP_TOKEN (Socket Mode)"
+        )
+    elif transport and not token:
+        half = (
+            "SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set, but Slack also needs SLACK_BOT_TOKEN (xoxb-...)"
+        )
+    if half and settings.production:
+        raise SetupError(half + ".")
+    if half:
+        log.warning("%s: Slack is off.", half)
+    if token and transport:
         from adapters.slack.platform import SlackSetupError
         from adapters.slack.platform import connect as connect_slack
 
         try:
             platforms.append(await connect_slack(settings))
         except SlackSetupError as error:
-            raise SystemExit(f"huddlebot: {error}") from None
+            raise SetupError(str(error)) from None
     from adapters.teams.options import TeamsConfigError, TeamsOptions
 
     try:
         teams = TeamsOptions.from_env(settings, os.environ)
     except TeamsConfigError as error:
-        raise SystemExit(f"huddlebot: {error}") from None
+        raise SetupError(str(error)) from None
     if teams is not None:
         from adapters.teams.platform import TeamsPlatform
         from storage.conversations import TeamsConversations
@@ -256,16 +355,34 @@ async def _platforms(settings: Settings) -> list[Platform]:
         platforms.append(
             TeamsPlatform(teams, store_factory=lambda app: TeamsConversations(app.core.uow.engine))  # type: ignore[attr-defined]
         )
+    if not platforms and settings.production:
+        raise SetupError(
+            "no chat platform is configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
+            "(or SLACK_APP_TOKEN), or MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD."
+        )
     if not platforms:
         log.warning("no chat platform is configured: serving /healthz only")
     return platforms
 
 
+async def _check_database(settings: Settings) -> None:
+    """Refuse an unreachable or unmigrated database; SQLite is migrated on first use instead."""
+    from sqlalchemy.engine import make_url
+
+    from storage.engine import database_url
+
+    url = database_url(settings.database_url)
+    if make_url(url).get_backend_name() != "sqlite":
+        await _require_migrated(url)
+
+
 async def _outbox(path: Path, settings: Settings, pending: bool) -> int:
     from bot.bootstrap import build
     from bot.model import OutboxStatus
+    from storage.engine import database_url
 
-    app = await build(config=path, settings=settings, tenants={}, messengers={})
+    await _require_migrated(database_url(settings.database_url))  # a listing never creates a database
+    app = await build(config=path, settings=settings, tenants={}, messengers={}, migrate=False)
     try:
         async with app.core.uow() as tx:
             rows = await tx.outbox_items(

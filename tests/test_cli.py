@@ -35,7 +35,7 @@ channel
 
 def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUDDLEBOT_", "DATABASE_URL"))}
-    env.update(PYTHONPATH=str(ROOT), DATABASE_URL=f"sqlite:///{tmp_path / 'huddlebot.db'}", **extra)
+    env.update({"PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'huddlebot.db'}", **extra})
     return env
 
 
@@ -53,7 +53,7 @@ def huddlebot(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedP
 def test_migrate_then_a_scripted_console_session_walks_the_mission(tmp_path: Path) -> None:
     migrated = huddlebot(tmp_path, "migrate")
     assert migrated.returncode == 0, migrated.stderr
-    assert "is up to date" in migrated.stdout
+    assert "migrated from an empty database to" in migrated.stdout
     assert (tmp_path / "huddlebot.db").exists()
 
     script = tmp_path / "mission.txt"

@@ -195,6 +195,12 @@ async def connect(settings: Settings, *, process_before_response: bool = True) -
     client = web_client(settings, session)
     try:
         auth = await client.auth_test()
+    except (aiohttp.ClientConnectionError, TimeoutError, OSError) as error:
+        await session.close()
+        raise SlackSetupError(
+            f"could not reach Slack at {settings.slack_api_url} ({type(error).__name__}): check the network, "
+            "the proxy (HTTPS_PROXY) and SLACK_API_URL. The token was not checked."
+        ) from None
     except Exception as error:
         await session.close()
         code = getattr(getattr(error, "response", None), "get", lambda _k: None)("error")
