@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -18,6 +19,7 @@ from bot.outbox import Dispatcher
 from bot.ports import Messenger
 from bot.sealing import Sealer
 from bot.settings import Settings
+from bot.undeliverable import card_undeliverable
 from storage.engine import create_engine, database_url, redacted
 from storage.migrate import upgrade_async
 from storage.transaction import SqlUnitOfWork
@@ -67,6 +69,7 @@ async def build(
     sealer = sealer_from(settings)
     core = Core(config=org, uow=uow, clock=clock, tenants=tenants, sealer=sealer)
     dispatcher = Dispatcher(uow=uow, clock=clock, messengers=messengers, sealer=sealer, metrics=core.metrics)
+    dispatcher.on_dead = partial(card_undeliverable, core)
     core.on_commit.append(dispatcher.kick)
     log.info("database %s; platforms %s", redacted(url), ", ".join(tenants) or "none")
     return App(core=core, dispatcher=dispatcher, settings=settings, engine_url=url)

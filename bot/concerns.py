@@ -169,7 +169,7 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
             ReporterUpdate(
                 ref=concern.ref,
                 event="received",
-                text=f"Thank you for speaking up. Your concern {concern.ref} reached the leaders "
+                text=f"Thank you for speaking up. Your concern {concern.ref} is on its way to the leaders "
                 f"of {unit.name}; "
                 f"they aim to acknowledge it within {sla}. "
                 "Updates will come here, and you can answer in this thread.",

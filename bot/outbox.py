@@ -98,6 +98,7 @@ class Dispatcher:
         metrics: Metrics | None = None,
         pace_clock: Callable[[], float] = time.monotonic,
         max_db_backoff: float = 2.0,
+        on_dead: Callable[[OutboxItem], Awaitable[None]] | None = None,
     ) -> None:
         self.uow, self.clock, self.messengers, self.sealer = uow, clock, messengers, sealer
         self.lease, self.batch, self.give_up_after, self.max_backoff = (
@@ -118,6 +119,8 @@ class Dispatcher:
         self._rng = random.Random()
         self._kicked = asyncio.Event()
         self._max_db_backoff = max_db_backoff
+        # Told of every dead letter once it is recorded (the core finds someone else to tell).
+        self.on_dead = on_dead
         # Rows this process has leased and not yet finished with, by target: their leases are renewed.
         self._held: dict[str, set[int]] = {}
         self._stopping = asyncio.Event()
@@ -473,6 +476,13 @@ class Dispatcher:
             row.platform,
             where,
         )
+        if self.on_dead is not None:
+            try:
+                await self.on_dead(row)
+            except Exception as error:  # the dead letter stands; the admin's line above says where
+                log.error(
+                    "outbox row %s: acting on its dead letter failed (%s)", row.id, type(error).__name__
+                )
         return "dead"
 
     async def _release(self, rows: list[OutboxItem]) -> None:

@@ -64,7 +64,7 @@ async def test_named_concern_round_trip_ack_reply_answer_status_resolve_reopen(h
     assert "[C-1001] HIGH · medication · timely · 4 West Med-Surg" in leaders
     assert "Reporter: Alex Kim" in leaders
     assert "[Acknowledge] [Reply] [In progress] [Resolve]" in leaders
-    assert "Your concern C-1001 reached the leaders of 4 West Med-Surg" in harness.transcript("@alex")
+    assert "Your concern C-1001 is on its way to the leaders of 4 West Med-Surg" in harness.transcript("@alex")
     assert "C-1001" not in harness.transcript("4west")  # concerns never land in the unit channel
 
     out = await harness.run("""

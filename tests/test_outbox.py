@@ -102,7 +102,7 @@ async def test_a_concern_committed_while_the_platform_fails_is_delivered_once_it
     assert leaders.count("↳ huddlebot: Acknowledged by Dana Reyes. Pharmacy is relabelling them") == 1
     assert leaders.count("↳ Dana Reyes: Which fridge?") == 1
     dm = harness.transcript("@alex")
-    assert dm.count("Your concern C-1001 reached the leaders") == 1
+    assert dm.count("Your concern C-1001 is on its way to the leaders") == 1
     assert dm.count("was acknowledged by Dana Reyes") == 1
     assert dm.count("Dana Reyes replied about C-1001: Which fridge?") == 1
 
@@ -119,7 +119,7 @@ async def test_a_permanent_failure_is_dead_lettered_and_listed_for_the_admin(har
         "card",
         "channel_not_found",
     )
-    assert "reached the leaders" in harness.transcript("@alex")  # other targets went on
+    assert "is on its way to the leaders" in harness.transcript("@alex")  # other targets went on
     assert await rows(harness, "SELECT id FROM outbox WHERE status = 'pending'") == []
 
     out = await harness.run("outbox")
@@ -210,3 +210,22 @@ async def test_rows_leased_by_a_dispatcher_that_died_are_delivered_once_after_th
     assert (await survivor.deliver_all()).sent == 0
     await assert_each_post_delivered_exactly_once(harness)
     assert harness.transcript("@lee").count("Immediate concern: stop the line: C-1001") == 1
+
+
+async def test_a_card_its_leaders_cannot_get_goes_to_the_safety_officers_at_once(harness: Harness) -> None:
+    install(harness, Unreliable(harness.messenger, PermanentDeliveryError, channel="4west-leaders"))
+    await harness.run("""
+        as alex
+        /concern --severity moderate The bed alarm in 14 is switched off at night
+    """)
+    officer = harness.transcript("@sam")
+    assert "Could not reach the leaders of 4 West Med-Surg: please make sure they see this concern" in officer
+    assert "The bed alarm in 14 is switched off at night" in officer
+    # The reporter was never told it reached the leaders.
+    assert "reached" not in harness.transcript("@alex")
+    audit = await rows(
+        harness, "SELECT actor, action FROM audit_events WHERE action = 'concern.card_undeliverable'"
+    )
+    assert audit == [{"actor": "system", "action": "concern.card_undeliverable"}]
+    await harness.app.dispatcher.deliver_all()
+    assert harness.transcript("@sam").count("Could not reach the leaders") == 1  # once, not per pass

@@ -50,7 +50,7 @@ async def test_concern_round_trip_through_slack(slack: SlackHarness) -> None:
     ]
     dm = fake.dm_channel(ALEX)
     [received] = fake.top(dm)
-    assert "reached the leaders of 4 West Med-Surg" in received.text
+    assert "is on its way to the leaders of 4 West Med-Surg" in received.text
 
     # Dana answers in the card's thread: acknowledged, and Alex hears it in the DM thread.
     status, _ = await slack.reply_in_thread(
