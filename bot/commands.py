@@ -132,9 +132,11 @@ class GiveGoodCatch:
 
     person: Person
     where: Address
-    recipient: str
+    recipient: str  # a directory handle, or what the person typed or picked
     text: str
     unit: str | None = None
+    recipient_id: str | None = None  # the platform's user id, when the adapter knows it
+    recipient_name: str | None = None  # the platform's name for them (a mention's label), when known
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,9 +61,16 @@ async def build(core: Core, tx: Tx, unit: Unit, *, start: datetime, end: datetim
     acked = [c for c in raised if c.acknowledged_at is not None]
     to_ack = [(c.acknowledged_at - c.created_at).total_seconds() for c in acked]  # type: ignore[operator]
     within = sum(1 for c, seconds in zip(acked, to_ack, strict=True) if seconds <= c.policy["sla_seconds"])
-    if count:
+    # A concern whose deadline has not come yet and that nobody acknowledged is neither in time nor late:
+    # it is not counted until one of the two is true.
+    judged = sum(
+        1
+        for c in raised
+        if c.acknowledged_at is not None or c.created_at + timedelta(seconds=c.policy["sla_seconds"]) <= end
+    )
+    if judged:
         lines.append(
-            f"Acknowledged within their deadline: {within} of {count} ({round(100 * within / count)}%)"
+            f"Acknowledged within their deadline: {within} of {judged} ({round(100 * within / judged)}%)"
         )
     resolved = [(c.resolved_at - c.created_at).total_seconds() for c in raised if c.resolved_at is not None]
     for label, values in (("acknowledge", to_ack), ("resolve", resolved)):

@@ -25,10 +25,19 @@ async def give_good_catch(core: Core, tx: Tx, cmd: GiveGoodCatch) -> Reply:
     who = cmd.recipient.strip().lstrip("@")
     if not who:
         raise Refusal("Who made the good catch? Use /goodcatch @name what they caught.", code="no_recipient")
-    text = clean(cmd.text, limit=MAX_SHORT_CHARS, what="good catch").text
     handle = who if core.config.person(who) else core.config.handle_for(cmd.where.platform, who)
+    if handle is None and cmd.recipient_id:
+        handle = core.config.handle_for(cmd.where.platform, cmd.recipient_id)
+    giver_handle = handle_of(core, cmd.person)
+    if (handle is not None and handle == giver_handle) or cmd.person.user_id in (who, cmd.recipient_id):
+        raise Refusal(
+            "A good catch recognises a colleague, so you can't give one to yourself. If you caught "
+            "something, tell your leaders (or raise it with /concern) so the unit learns from it.",
+            code="self_recognition",
+        )
+    text = clean(cmd.text, limit=MAX_SHORT_CHARS, what="good catch").text
     entry = core.config.person(handle) if handle else None
-    label = entry.name if entry else clean(who, limit=80, what="name").text
+    label = entry.name if entry else _label(who, cmd)
     giver = name_of(core, cmd.person)
     catch = await tx.insert(
         GoodCatch(
@@ -56,7 +65,17 @@ async def give_good_catch(core: Core, tx: Tx, cmd: GiveGoodCatch) -> Reply:
                 ),
                 role="recognition",
             )
-    await record(
-        tx, core, handle_of(core, cmd.person) or "staff", "goodcatch.given", unit=unit.id, good_catch=catch.id
-    )
+    await record(tx, core, giver_handle or "staff", "goodcatch.given", unit=unit.id, good_catch=catch.id)
     return Reply(text=f"Thank you for recognising {label}. It was shared with {unit.name}.", tone="success")
+
+
+def _label(typed: str, cmd: GiveGoodCatch) -> str:
+    """How to name a colleague the directory does not know: their platform name, or what was typed.
+
+    Never a platform's user id, which means nothing to anyone reading the channel.
+    """
+    if cmd.recipient_name and cmd.recipient_name.strip().lstrip("@"):
+        return clean(cmd.recipient_name.strip().lstrip("@"), limit=80, what="name").text
+    if cmd.recipient_id and typed in (cmd.recipient_id, cmd.recipient_id.lstrip("@")):
+        return "a member of staff"
+    return clean(typed, limit=80, what="name").text
