@@ -1,7 +1,8 @@
 """``huddlebot teams-package``: the zip a Teams administrator uploads (manifest.json and two icons).
 
-The template is ``manifest/teams/manifest.json``; the app id and the organisation's details are filled
-in here. No SDK import: it runs anywhere.
+The template is ``adapters/teams/app_package/manifest.json``, shipped with the icons as package data (so it
+works from a wheel as well as a checkout); the app id and the organisation's details are filled in here. No
+SDK import: it runs anywhere.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-MANIFEST_DIR = Path(__file__).resolve().parents[2] / "manifest" / "teams"
+MANIFEST_DIR: Traversable = files("adapters.teams") / "app_package"
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -36,7 +39,7 @@ class PackageDetails:
     short_name: str | None = None
 
 
-def load_template(directory: Path = MANIFEST_DIR) -> dict[str, Any]:
+def load_template(directory: Traversable = MANIFEST_DIR) -> dict[str, Any]:
     """The manifest template."""
     return json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
 
@@ -82,7 +85,9 @@ def build_manifest(details: PackageDetails, template: dict[str, Any] | None = No
     return manifest
 
 
-def build_package(details: PackageDetails, out: Path, directory: Path = MANIFEST_DIR) -> dict[str, Any]:
+def build_package(
+    details: PackageDetails, out: Path, directory: Traversable = MANIFEST_DIR
+) -> dict[str, Any]:
     """Write the zip (manifest.json, color.png, outline.png at its root); returns the manifest."""
     manifest = build_manifest(details, load_template(directory))
     icons = manifest["icons"]
@@ -90,7 +95,7 @@ def build_package(details: PackageDetails, out: Path, directory: Path = MANIFEST
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as package:
         package.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
         for name in (icons["color"], icons["outline"]):
-            package.write(directory / name, arcname=name)
+            package.writestr(name, (directory / name).read_bytes())
     return manifest
 
 
@@ -121,7 +126,8 @@ def run(
         return 2
     except FileNotFoundError as error:
         print(
-            f"The Teams manifest template is missing ({error.filename}): run this from a huddlebot checkout."
+            f"The Teams app template is missing from this huddlebot install ({error.filename}): reinstall "
+            "huddlebot (pip install --force-reinstall <the same wheel or checkout>) and run this again."
         )
         return 2
     placeholders = [

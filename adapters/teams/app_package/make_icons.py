@@ -1,4 +1,6 @@
-"""Draw the Teams app icons with the standard library only: ``python manifest/teams/make_icons.py``.
+"""Draw the Teams app icons with the standard library only.
+
+Run ``python adapters/teams/app_package/make_icons.py``; it writes next to itself:
 
 color.png (192×192): a white speech bubble with a teal cross on the accent colour.
 outline.png (32×32): the same bubble and cross in white on a transparent background (Teams' rule).
