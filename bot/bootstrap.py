@@ -5,6 +5,7 @@ It (with ``bot.cli``) is the only module of ``bot/`` that imports ``storage`` or
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from functools import partial
@@ -68,6 +69,10 @@ async def build(
     clock = clock or SystemClock()
     sealer = sealer_from(settings)
     core = Core(config=org, uow=uow, clock=clock, tenants=tenants, sealer=sealer)
+    if settings.huddlebot_seal_key:
+        # Replicas sharing the key give a retried anonymous submission the same receipt code.
+        secret = settings.huddlebot_seal_key.get_secret_value().encode()
+        core.receipt_key = hashlib.sha256(b"huddlebot receipt codes\0" + secret).digest()
     dispatcher = Dispatcher(uow=uow, clock=clock, messengers=messengers, sealer=sealer, metrics=core.metrics)
     dispatcher.on_dead = partial(card_undeliverable, core)
     core.on_commit.append(dispatcher.kick)

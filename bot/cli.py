@@ -59,8 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-class SetupError(Exception):
-    """Something the operator must set or fix before this command can run: one line, exit 2."""
+class SetupError(SystemExit):
+    """Something the operator must set or fix before this command can run: one line, exit 2.
+
+    A ``SystemExit``, so that nothing on the way out mistakes it for a fault to retry or log.
+    """
 
 
 def main(argv: list[str] | None = None) -> int:

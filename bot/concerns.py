@@ -60,6 +60,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("huddlebot.concerns")
 
+NUDGE_TEXT = (
+    "There is news on an anonymous concern you raised. Read it with /concern follow-up and your receipt code."
+)
 # Verifying against this when no concern matches keeps a wrong code as slow as a right one.
 _DUMMY_HASH = receipts.hash_secret("0" * 16)
 
@@ -95,6 +98,9 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
     if anonymous and severity != Severity.IMMEDIATE:
         low, high = core.config.escalation.anonymous_delay.min, core.config.escalation.anonymous_delay.max
         delay = timedelta(seconds=core.rng.uniform(low.total_seconds(), high.total_seconds()))
+    # An anonymous concern waits, and is stored as of when its leaders will get it: nothing stored
+    # (its id, its times, its outbox and audit rows) says when the reporter sent it.
+    posted_at = now + delay
     concern = Concern(
         unit_id=unit.id,
         severity=severity,
@@ -102,13 +108,14 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
         concern_type=concern_type,
         anonymity=anonymity,
         text=cleaned.text,
-        created_at=now,
-        updated_at=now,
+        created_at=posted_at,
+        updated_at=posted_at,
+        status=ConcernStatus.WAITING if delay else ConcernStatus.OPEN,
         policy=policy,
         notify_sealed=notify,
         phi_flagged=bool(phi),
-        # The clock starts when the leaders get the card, after an anonymous concern's delay.
-        next_escalation_at=now + delay + timedelta(seconds=policy["sla_seconds"]),
+        # The clock starts when the leaders get the card.
+        next_escalation_at=posted_at + timedelta(seconds=policy["sla_seconds"]),
         idempotency_key=cmd.idempotency_key,
     )
     if not anonymous:
@@ -119,47 +126,22 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
         concern.reporter_handle = handle_of(core, cmd.person)
     # Everything below is added, not written at once: with the id known up front, the concern, its
     # cards and its audit record reach the database together, in one statement.
-    concern.id, existing = await tx.new_concern_id(idempotency_key=cmd.idempotency_key)
+    concern.id, existing = await tx.new_concern_id(idempotency_key=cmd.idempotency_key, anonymous=anonymous)
     if existing is not None:  # the same request again (a retry, a double click): the key says so
-        return _already_received(existing)
+        return _already_received(core, existing, cmd.idempotency_key)
 
     code = None
     if anonymous:
-        code = receipts.new_code(concern.ref)
+        code = receipts.new_code(concern.ref, key=core.receipt_key, submission=cmd.idempotency_key)
         parts = receipts.split_code(code)
         assert parts is not None
         concern.receipt_hash = receipts.hash_secret(parts[1])
     tx.add(concern)
     if notify and core.sealer is not None:
-        token = core.sealer.seal(Address.dm(cmd.person))
+        token = core.sealer.seal(Address.dm(cmd.person), at=posted_at)
         tx.add(SealedAddress(concern_id=concern.id, platform=cmd.person.platform, token=token))
-
-    card = concern_card(core, concern)
-    for address in leader_addresses(core, unit):
-        await post(
-            tx,
-            core,
-            address,
-            card,
-            role="card",
-            msg_key=f"concern:{concern.id}:card:{address.target}",
-            concern_id=concern.id,
-            due_at=now + delay,
-        )
-    if anonymity == Anonymity.CONFIDENTIAL:
-        officer_card = concern_card(core, concern, for_safety_officer=True)
-        for address in safety_officer_addresses(core):
-            await post(
-                tx,
-                core,
-                address,
-                officer_card,
-                role="card_copy",
-                msg_key=f"concern:{concern.id}:card:so:{address.target}",
-                concern_id=concern.id,
-            )
-    if severity == Severity.IMMEDIATE:
-        await _alert_immediate(core, tx, concern, unit)
+    if not delay:
+        await announce(core, tx, concern, unit, actor=_reporter_actor(core, concern, cmd.person))
     if not anonymous:
         sla = duration_label(policy["sla_seconds"])
         await post(
@@ -178,10 +160,51 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
             msg_key=f"concern:{concern.id}:dm",
             concern_id=concern.id,
         )
+    return Reply(
+        text=_receipt_text(core, concern, unit, code, delay, cleaned.removed),
+        tone="success",
+        ref=concern.ref,
+        receipt_code=code,
+    )
+
+
+async def announce(core: Core, tx: Tx, concern: Concern, unit: Unit, *, actor: str) -> None:
+    """Queue a concern's cards for its leaders (and the officers, and an alert when it is immediate).
+
+    A named concern is announced as it is raised; an anonymous one when its posting time comes, and
+    only then is it logged, counted and audited, so that no record says when it was sent.
+    """
+    assert concern.id is not None
+    card = concern_card(core, concern)
+    for address in leader_addresses(core, unit):
+        await post(
+            tx,
+            core,
+            address,
+            card,
+            role="card",
+            msg_key=f"concern:{concern.id}:card:{address.target}",
+            concern_id=concern.id,
+        )
+    if concern.anonymity == Anonymity.CONFIDENTIAL:
+        officer_card = concern_card(core, concern, for_safety_officer=True)
+        for address in safety_officer_addresses(core):
+            await post(
+                tx,
+                core,
+                address,
+                officer_card,
+                role="card_copy",
+                msg_key=f"concern:{concern.id}:card:so:{address.target}",
+                concern_id=concern.id,
+            )
+    if concern.severity == Severity.IMMEDIATE:
+        await _alert_immediate(core, tx, concern, unit)
+    severity, anonymity = concern.severity, concern.anonymity
     await record(
         tx,
         core,
-        _reporter_actor(core, concern, cmd.person),
+        actor,
         "concern.raised",
         concern_id=concern.id,
         unit=unit.id,
@@ -195,12 +218,12 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
         core.metrics.concerns_raised.labels(severity, anonymity).inc()
 
     tx.after_commit(raised)
-    return Reply(
-        text=_receipt_text(core, concern, unit, code, delay, cleaned.removed),
-        tone="success",
-        ref=concern.ref,
-        receipt_code=code,
-    )
+
+
+async def post_waiting(core: Core, tx: Tx, concern: Concern) -> None:
+    """An anonymous concern's posting time has come (claimed by ``Tx.claim_anonymous_posts``)."""
+    unit = _unit(core, concern)
+    await announce(core, tx, concern, unit, actor="anonymous reporter")
 
 
 def _receipt_text(
@@ -225,6 +248,8 @@ def _receipt_text(
                 f"So that its timing doesn't point to you, it reaches the leaders within "
                 f"{duration_label(core.config.escalation.anonymous_delay.max.total_seconds())}."
             )
+        else:
+            lines.append("Because it is immediate, it went to the leaders at once: its timing is not hidden.")
         if concern.notify_sealed:
             lines.append("You'll get a short 'you have a reply' nudge; leaders never see who it goes to.")
     elif concern.anonymity == Anonymity.CONFIDENTIAL:
@@ -238,11 +263,14 @@ def _receipt_text(
     return "\n".join(lines)
 
 
-def _already_received(concern: Concern) -> Reply:
+def _already_received(core: Core, concern: Concern, submission: str | None) -> Reply:
     text = f"This concern was already received as {concern.ref}; it was not raised twice."
+    code = None
     if concern.is_anonymous:
-        text += " Your receipt code was shown when it was first received."
-    return Reply(text=text, tone="success", ref=concern.ref)
+        # The same submission gives the same code, so a lost first answer loses nothing.
+        code = receipts.new_code(concern.ref, key=core.receipt_key, submission=submission)
+        text += f"\nYour receipt code: {code}\nSee replies and answer them with /concern follow-up {code}"
+    return Reply(text=text, tone="success", ref=concern.ref, receipt_code=code)
 
 
 async def _alert_immediate(core: Core, tx: Tx, concern: Concern, unit: Unit) -> None:
@@ -343,12 +371,9 @@ async def _tell_reporter(core: Core, tx: Tx, concern: Concern, event: str, text:
                     tx,
                     core,
                     sealed.platform,
-                    ReporterUpdate(
-                        ref=concern.ref,
-                        event="nudge",
-                        text=f"There is news on your anonymous concern {concern.ref}. "
-                        "Read it with /concern follow-up and your receipt code.",
-                    ),
+                    # Generic on purpose: an admin's export of DMs must not link this person to
+                    # this concern, only to having raised an anonymous concern (the form says so).
+                    ReporterUpdate(ref="", event="nudge", text=NUDGE_TEXT),
                     concern_id=concern.id,
                 )
         return

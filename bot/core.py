@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 import random
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +34,7 @@ from bot.config import OrgConfig
 from bot.errors import Conflict, Refusal
 from bot.limits import AttemptLimiter
 from bot.metrics import Metrics
+from bot.model import Anonymity
 from bot.ports import UnitOfWork
 from bot.reply import Reply
 from bot.sealing import Sealer
@@ -49,6 +53,8 @@ class Core:
     tenants: dict[str, str]
     sealer: Sealer | None = None
     rng: random.Random = field(default_factory=random.SystemRandom)
+    # Derives an anonymous submission's receipt code; never stored (see ``receipts.new_code``).
+    receipt_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     follow_up_limiter: AttemptLimiter = field(
         default_factory=lambda: AttemptLimiter(5, timedelta(minutes=15))
     )
@@ -84,11 +90,22 @@ class Core:
         return reply
 
     async def _run(self, handler: Any, command: Command, event_key: str | None) -> Reply:
+        if isinstance(command, RaiseConcern) and event_key is not None and _anonymous(command):
+            # An anonymous concern is deduplicated by its own key, kept on the concern only until its
+            # card is posted, not by a processed-events row, whose time would say when it was sent.
+            if command.idempotency_key is None:
+                digest = hashlib.sha256(event_key.encode()).hexdigest()[:40]
+                command = dataclasses.replace(command, idempotency_key=f"event:{digest}")
+            event_key = None
         async with self.uow(adds_only=type(command) in _ADDS_ONLY) as tx:
             if event_key is not None and not await tx.claim_event(key=event_key, at=self.now()):
                 log.info("duplicate event ignored")
                 return Reply(text="", silent=True, code="duplicate")
             return await handler(self, tx, command)
+
+
+def _anonymous(command: RaiseConcern) -> bool:
+    return (command.anonymity or "").strip().lower() == Anonymity.ANONYMOUS
 
 
 # Commands whose unit of work only reserves ids and adds rows, when all goes well (see ``Tx.add``).

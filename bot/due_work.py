@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot import digest, escalation, huddles
+from bot import concerns, digest, escalation, huddles
 from bot.outbox import DeliveryReport, Dispatcher
 from bot.schedule import occurrences_between
 
@@ -23,6 +23,7 @@ EPOCH_KEY = "schedule_epoch"
 class DueWorkReport:
     """What one call of ``run_due_work`` did."""
 
+    posted: int = 0  # anonymous concerns whose posting time came
     opened: int = 0
     missed: int = 0
     escalated: int = 0
@@ -39,6 +40,7 @@ async def run_due_work(
     """Open due huddles, escalate and nudge, remind and close huddles, send digests, deliver."""
     now = now or core.now()
     report = DueWorkReport()
+    report.posted = await post_due_anonymous(core, now)
     await _open_due_huddles(core, now, report)
     await _escalate_due(core, now, report)
     await _nudge_due(core, now, report)
@@ -105,6 +107,19 @@ async def _open_due_huddles(core: Core, now: datetime, report: DueWorkReport) ->
                     closes_at=occurrence.closes_at,
                 ):
                     report.missed += 1
+
+
+async def post_due_anonymous(core: Core, now: datetime | None = None) -> int:
+    """Post the anonymous concerns whose random delay is over; returns how many."""
+    now, posted = now or core.now(), 0
+    while True:
+        async with core.uow() as tx:  # the claim and the cards commit together, or neither
+            claimed = await tx.claim_anonymous_posts(now=now, limit=100)
+            for concern in claimed:
+                await concerns.post_waiting(core, tx, concern)
+                posted += 1
+        if len(claimed) < 100:
+            return posted
 
 
 async def _escalate_due(core: Core, now: datetime, report: DueWorkReport) -> None:

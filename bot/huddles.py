@@ -103,9 +103,8 @@ async def _open_items(core: Core, tx: Tx, unit: Unit) -> list[OpenItem]:
     # The unit channel is read by everyone on the unit: list references and types, never text or reporter.
     unit_ids = [unit.id, *(u.id for u in core.config.descendants(unit.id))]
     concerns = await tx.find_concerns(unit_ids=unit_ids, statuses=OPEN_STATUSES, limit=10)
-    # An anonymous concern shows up only once its leaders have it (it is held back at random), and
-    # with its day only: a prompt redrawn just after it was raised would point at who raised it.
-    held_back_since = core.now() - core.config.escalation.anonymous_delay.max
+    # An anonymous concern shows up only once its leaders have it (it waits until then: see
+    # ``ConcernStatus.WAITING``), and with its day only.
     return [
         OpenItem(
             ref=c.ref,
@@ -115,7 +114,6 @@ async def _open_items(core: Core, tx: Tx, unit: Unit) -> list[OpenItem]:
             + (local_day_label if c.is_anonymous else local_label)(core, c.unit_id, c.created_at),
         )
         for c in concerns
-        if not (c.is_anonymous and c.created_at > held_back_since)
     ]
 
 

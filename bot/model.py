@@ -86,6 +86,7 @@ class Anonymity(StrEnum):
 class ConcernStatus(StrEnum):
     """Where a concern is in its life."""
 
+    WAITING = "waiting"  # anonymous: received, its card not yet posted (the delay hides its timing)
     OPEN = "open"  # raised, nobody has acknowledged it yet
     ACKNOWLEDGED = "acknowledged"
     IN_PROGRESS = "in_progress"
@@ -119,6 +120,11 @@ class OutboxStatus(StrEnum):
 
 
 REFERENCE_OFFSET = 1000
+
+
+# Anonymous concerns take random ids from their own range, so an id never says which concerns were
+# raised just before or after it; named ones count up from 1 and stay below it.
+ANONYMOUS_IDS = range(1_000_000, 10_000_000)
 
 
 def concern_reference(concern_id: int) -> str:

@@ -58,11 +58,22 @@ class Tx(Protocol):
         """Set ``values`` on one row if it still matches ``where``; True if it did (a claim)."""
         ...
 
-    async def new_concern_id(self, *, idempotency_key: str | None) -> tuple[int, Concern | None]:
+    async def new_concern_id(
+        self, *, idempotency_key: str | None, anonymous: bool = False
+    ) -> tuple[int, Concern | None]:
         """An id for a concern about to be added, and the concern already holding its key, if any.
 
         One round trip. ``idempotency_key`` is the request's; None matches nothing. If a twin request
-        commits the same key first after all, this transaction's commit raises ``Conflict``.
+        commits the same key first after all, this transaction's commit raises ``Conflict``. An
+        ``anonymous`` concern's id is drawn at random from ``ANONYMOUS_IDS``: it follows no order.
+        """
+        ...
+
+    async def claim_anonymous_posts(self, *, now: datetime, limit: int) -> list[Concern]:
+        """Claim the waiting anonymous concerns whose posting time has come.
+
+        Each returned one is already open, its idempotency key dropped; the caller queues its cards in
+        the same transaction.
         """
         ...
 

@@ -18,9 +18,19 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 _CODE = re.compile(r"^C-?(\d{4,12})-([0-9A-Z]{4})-?([0-9A-Z]{4})-?([0-9A-Z]{4})-?([0-9A-Z]{4})$")
 
 
-def new_code(reference: str) -> str:
-    """A fresh receipt code for the concern with human reference ``reference`` (e.g. ``C-1042``)."""
-    secret = "".join(secrets.choice(_ALPHABET) for _ in range(16))
+def new_code(reference: str, *, key: bytes | None = None, submission: str | None = None) -> str:
+    """A receipt code for the concern with human reference ``reference`` (e.g. ``C-1042``).
+
+    With ``submission`` (the request's idempotency key) and ``key`` (a secret that never enters the
+    database), the code is derived from them: every answer to the same submission — a double click, a
+    platform's retry, on any replica sharing the key — shows the same code, and nothing stored turns
+    back into it. Without them it is random.
+    """
+    if key is not None and submission:
+        digest = hmac.new(key, b"receipt\0" + submission.encode(), hashlib.sha256).digest()
+        secret = "".join(_ALPHABET[b % 32] for b in digest[:16])
+    else:
+        secret = "".join(secrets.choice(_ALPHABET) for _ in range(16))
     return f"{reference}-{secret[0:4]}-{secret[4:8]}-{secret[8:12]}-{secret[12:16]}"
 
 

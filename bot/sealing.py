@@ -8,6 +8,7 @@ key) and stored apart from the concern. Leaders never see it; only the relay tha
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -25,10 +26,18 @@ class Sealer:
         """A fresh key to put in ``HUDDLEBOT_SEAL_KEY``."""
         return Fernet.generate_key().decode()
 
-    def seal(self, address: Address) -> str:
-        """An opaque token for ``address``."""
-        payload = {"p": address.platform, "t": address.tenant, "c": address.channel, "u": address.user}
-        return self._fernet.encrypt(json.dumps(payload).encode()).decode()
+    def seal(self, address: Address, *, at: datetime | None = None) -> str:
+        """An opaque token for ``address``.
+
+        A Fernet token carries its creation time in the clear; ``at`` sets it (an anonymous concern
+        gives its posting time), so the token does not say when the reporter sent the concern.
+        """
+        payload = json.dumps(
+            {"p": address.platform, "t": address.tenant, "c": address.channel, "u": address.user}
+        )
+        if at is None:
+            return self._fernet.encrypt(payload.encode()).decode()
+        return self._fernet.encrypt_at_time(payload.encode(), int(at.timestamp())).decode()
 
     def unseal(self, token: str) -> Address | None:
         """The address inside ``token``, or None if it was sealed with another key."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import fields
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.errors import Conflict
 from bot.model import (
+    ANONYMOUS_IDS,
     AuditEvent,
     Concern,
     ConcernMessage,
@@ -44,6 +46,14 @@ TABLES: dict[type, sa.Table] = {
     AuditEvent: t.audit_events,
     OutboxItem: t.outbox,
 }
+
+
+@functools.cache
+def _existing_concern() -> sa.Select[Any]:
+    """NULL, and the id of the concern holding ``:key`` (NULL if none): ``_new_concern_id``'s shape."""
+    c = t.concerns.c
+    existing = sa.select(c.id).where(c.idempotency_key == sa.bindparam("key")).scalar_subquery()
+    return sa.select(sa.null(), existing)
 
 
 @functools.cache
@@ -109,8 +119,9 @@ def _new_concern_id(dialect: str) -> sa.Select[Any]:
     c = t.concerns.c
     if dialect == "postgresql":
         new_id = sa.func.nextval(sa.func.pg_get_serial_sequence(t.concerns.name, c.id.name))
-    else:
-        new_id = sa.select(sa.func.coalesce(sa.func.max(c.id), 0) + 1).scalar_subquery()
+    else:  # below the anonymous range, whose random ids must not move the named count on
+        named = c.id < ANONYMOUS_IDS.start
+        new_id = sa.select(sa.func.coalesce(sa.func.max(c.id), 0) + 1).where(named).scalar_subquery()
     existing = sa.select(c.id).where(c.idempotency_key == sa.bindparam("key")).scalar_subquery()
     return sa.select(new_id, existing)
 
@@ -209,13 +220,18 @@ class SqlTx:
             await self.flush()
         return await self.conn.execute(statement, params)
 
-    async def new_concern_id(self, *, idempotency_key: str | None) -> tuple[int, Concern | None]:
+    async def new_concern_id(
+        self, *, idempotency_key: str | None, anonymous: bool = False
+    ) -> tuple[int, Concern | None]:
         if self._pending:  # keep the order of what was added: it is written first, in the transaction
             await self._begin()
             await self.flush()
-        new_id, existing = (
-            await self.conn.execute(_new_concern_id(self.dialect), {"key": idempotency_key})
-        ).one()
+        # An anonymous concern's id is random, and it takes no number from the named ones' count: a
+        # gap there would show where it was sent (a collision is a Conflict: the command runs again).
+        statement = _existing_concern() if anonymous else _new_concern_id(self.dialect)
+        new_id, existing = (await self.conn.execute(statement, {"key": idempotency_key})).one()
+        if anonymous:
+            new_id = ANONYMOUS_IDS.start + secrets.randbelow(len(ANONYMOUS_IDS))
         return new_id, (await self.get(Concern, existing) if existing is not None else None)
 
     def _pk(self, table: sa.Table) -> sa.Column[Any]:
@@ -268,6 +284,8 @@ class SqlTx:
             query = query.where(c.unit_id.in_(list(unit_ids)))
         if statuses is not None:
             query = query.where(c.status.in_([str(s) for s in statuses]))
+        else:  # an anonymous concern counts from when its leaders get it, not from when it was sent
+            query = query.where(c.status != ConcernStatus.WAITING)
         if created_from is not None:
             query = query.where(c.created_at >= created_from)
         if created_to is not None:
@@ -297,6 +315,25 @@ class SqlTx:
             sa.update(t.concerns)
             .where(c.id.in_(due.scalar_subquery()), c.acknowledged_at.is_(None), c.next_escalation_at <= now)
             .values(escalation_level=c.escalation_level + 1, next_escalation_at=None)
+            .returning(*t.concerns.c)
+        )
+        return [_load(Concern, row) for row in await self._execute(statement)]
+
+    async def claim_anonymous_posts(self, *, now: datetime, limit: int) -> list[Concern]:
+        c = t.concerns.c
+        due = (
+            sa.select(c.id)
+            .where(c.status == ConcernStatus.WAITING, c.created_at <= now)
+            .order_by(c.created_at)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        statement = (
+            sa.update(t.concerns)
+            .where(c.id.in_(due.scalar_subquery()), c.status == ConcernStatus.WAITING)
+            # Its retries are long over: the key (which for some platforms holds a timestamp) goes.
+            .values(status=ConcernStatus.OPEN, idempotency_key=None)
             .returning(*t.concerns.c)
         )
         return [_load(Concern, row) for row in await self._execute(statement)]

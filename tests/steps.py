@@ -24,3 +24,10 @@ def receipt_code(out: str) -> str:
     found = re.search(r"Your receipt code: (\S+)", out)
     assert found, out
     return found.group(1)
+
+
+def receipt_ref(code: str) -> str:
+    """The concern reference a receipt code names (an anonymous concern's is random, e.g. C-4821377)."""
+    found = re.match(r"(C-\d+)-", code)
+    assert found, code
+    return found.group(1)

@@ -57,7 +57,7 @@ def test_a_second_session_continues_the_first_ones_chat(tmp_path: Path) -> None:
     )
     assert "continuing the chat of an earlier session" in second
     leaders = second[second.index("── #4west-leaders ──") : second.index("── @alex ──")]
-    named, anonymous = leaders.split("[C-1002]")
+    named, anonymous = leaders.split("Reporter: Anonymous")  # the named card comes first
     # The card from the first session shows its new state, and the replies sit in its thread.
     assert "[C-1001]" in named and "Status: Acknowledged (by Dana Reyes" in named
     assert "↳ huddlebot: Acknowledged by Dana Reyes. Biomed is checking the pump" in named

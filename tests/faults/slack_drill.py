@@ -23,6 +23,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
 from bot.bootstrap import build
@@ -31,7 +32,7 @@ from bot.model import Address
 from bot.publish import post
 from bot.settings import Settings
 from bot.views import Notice
-from tests.replicas.drill import Replica, free_port, wait_healthy
+from tests.replicas.drill import Replica, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TEAM = "T0DRILL01"
@@ -240,8 +241,27 @@ async def start_server(
         stderr=handle,
     )
     replica = Replica(process, port, log, handle)
-    await wait_healthy(replica)
+    await wait_serving(replica)
     return replica
+
+
+async def wait_serving(replica: Replica, deadline: float = 40.0) -> None:
+    """Until the server answers /healthz with its delivery loop running. Not until it is *healthy*: a
+    server started with a backlog older than HUDDLEBOT_HEALTH_MAX_LAG is rightly 503 until it catches up."""
+    start = time.monotonic()
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() - start < deadline:
+            if replica.process.returncode is not None:
+                break
+            try:
+                async with http.get(f"http://127.0.0.1:{replica.port}/healthz") as response:
+                    if (await response.json()).get("delivery_running"):
+                        return
+            except (aiohttp.ClientError, ValueError):
+                pass
+            await asyncio.sleep(0.1)
+    tail = (await asyncio.to_thread(replica.log.read_text))[-3000:]
+    raise AssertionError(f"the server on port {replica.port} did not start:\n{tail}")
 
 
 class DatabaseProxy:

@@ -28,6 +28,7 @@ from adapters.slack.signature import SignatureCheck
 from bot.bootstrap import App, build
 from bot.clock import ManualClock
 from bot.config import OrgConfig
+from bot.due_work import post_due_anonymous
 from bot.model import OutboxStatus
 from bot.settings import Settings
 from tests.slack.fake_slack import TOKEN, FakeSlack, check_blocks, check_view
@@ -261,7 +262,10 @@ class SlackHarness:
     # --- time and delivery --------------------------------------------------------------------
 
     async def deliver(self, *, rounds: int = 30) -> None:
-        """Deliver the outbox, moving the clock past the 1 message/s per channel pacing as needed."""
+        """Deliver the outbox, moving the clock past the 1 message/s per channel pacing as needed.
+
+        Anonymous concerns whose delay is over are posted first, as the server's due work does."""
+        await post_due_anonymous(self.app.core)
         for _ in range(rounds):
             await self.app.dispatcher.deliver_all()
             async with self.app.core.uow() as tx:

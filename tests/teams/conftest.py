@@ -20,6 +20,7 @@ from bot.bootstrap import App, build
 from bot.clock import ManualClock
 from bot.config import OrgConfig
 from bot.core import Core
+from bot.due_work import post_due_anonymous
 from bot.outbox import DeliveryReport
 from bot.settings import Settings
 from storage.conversations import TeamsConversations
@@ -112,6 +113,7 @@ class TeamsHarness:
             self.fake.install(conversation)
 
     async def deliver(self) -> DeliveryReport:
+        await post_due_anonymous(self.app.core)  # as the server's due work does
         return await self.app.dispatcher.deliver_all()
 
     def prepare(self, activity: dict[str, Any], *, tenant: str = TENANT) -> dict[str, Any]:

@@ -4,12 +4,14 @@ user id, not the Entra object id, not their chat's id, in any table, in the outb
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from bot.config import OrgConfig
+from bot.model import parse_reference
 from storage.tables import metadata
 from tests.teams.conftest import DANA, UNIT_CHANNELS, TeamsHarness, close_harness, make_teams_harness
 
@@ -60,15 +62,18 @@ async def test_anonymous_via_the_dialog_stores_no_teams_identity(
     status, body = await teams.post(invoke)
     assert status == 200
     receipt = str(body["task"]["value"]["card"]["content"])
-    assert "Your receipt code" in receipt and "C-1001-" in receipt  # shown once, in the dialog only
+    assert "Your receipt code" in receipt  # shown in the dialog only
+    found = re.search(r"(C-\d{7})-([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})", receipt)
+    assert found, receipt  # an anonymous concern's reference is random, from a range of its own
+    ref, code = found.groups()
 
     # The leaders get the card after the random delay; they answer; the reporter can follow up.
     teams.clock.advance(timedelta(minutes=11))
     await teams.deliver()
-    (card,) = [c for c in teams.fake.posts_to(LEADERS) if "C-1001" in c.text]
+    (card,) = [c for c in teams.fake.posts_to(LEADERS) if ref in c.text]
     assert "Reporter: Anonymous" in card.text
     async with teams.core.uow() as tx:
-        (row,) = await tx.posts_for(role="card", concern_id=1)
+        (row,) = await tx.posts_for(role="card", concern_id=parse_reference(ref))
     await teams.post(
         teams.channel_message(
             "Thank you. Can you tell us which night?",
@@ -80,11 +85,10 @@ async def test_anonymous_via_the_dialog_stores_no_teams_identity(
         )
     )
     await teams.deliver()
-    code = receipt.split("C-1001-", 1)[1][:19]
     status, body = await teams.post(
         teams.invoke(
             "task/submit",
-            {"data": {"huddlebot_form": "follow_up", "code": f"C-1001-{code}", "text": "Tuesday"}},
+            {"data": {"huddlebot_form": "follow_up", "code": f"{ref}-{code}", "text": "Tuesday"}},
             user=ANON,
             aad=ANON_AAD,
         )
