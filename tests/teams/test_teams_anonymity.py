@@ -107,6 +107,10 @@ async def test_anonymous_via_the_dialog_stores_no_teams_identity(
     nudges = teams.fake.sent("create_conversation")
     if notify == "true":  # the sealed relay found the reporter, and nothing of it was kept
         assert any(c.body["members"] == [{"id": ANON}] for c in nudges)
+        # The nudge names nothing: an admin's export of the chat shows an anonymous concern, not which.
+        (nudge,) = [c for c in teams.fake.history if "There is news on an anonymous concern" in c.text]
+        for pointer in (ref, ref.removeprefix("C-"), "4 West", "night"):
+            assert pointer not in nudge.text, pointer
     else:
         assert not any(c.body["members"] == [{"id": ANON}] for c in nudges)
 
