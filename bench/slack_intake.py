@@ -816,10 +816,7 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=200, help="tier-1 units (each a leaders' channel)")
     parser.add_argument("--reporters", type=int, default=200, help="staff raising concerns")
     parser.add_argument(
-        "--workspace-rate",
-        type=float,
-        default=1000.0,
-        help="SLACK_WORKSPACE_RATE for serve (default 20 there)",
+        "--workspace-rate", type=float, help="SLACK_WORKSPACE_RATE for serve (default: unset, serve's 20)"
     )
     parser.add_argument("--drain-timeout", type=float, default=300.0, help="seconds to wait for the outbox")
     parser.add_argument(
