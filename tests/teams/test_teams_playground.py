@@ -31,13 +31,16 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -172,9 +175,28 @@ def wait_for(url: str, process: Process, deadline: float = 40.0) -> None:
 class Stack:
     serve: Process
     playgrounds: dict[str, tuple[Process, int]]
+    database: Path
 
     def logs(self) -> str:
         return "\n".join([self.serve.tail(), *(p.tail() for p, _ in self.playgrounds.values())])
+
+    def delivered(self, deadline: float = 20.0) -> None:
+        """Wait until huddlebot's outbox has sent everything already due (as ``deliver()`` does in the
+        Activity-protocol tests). A card update that lands while a leader has the card's Reply or Resolve
+        form open redraws the card and closes the form, in the playground as in Teams: so the test opens
+        a form only once the updates it caused have arrived."""
+        start = time.monotonic()
+        while time.monotonic() - start < deadline:
+            now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+            with closing(sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=5)) as db:
+                (due,) = db.execute(
+                    "SELECT count(*) FROM outbox WHERE status = 'pending' AND due_at <= ?", (now,)
+                ).fetchone()
+            if not due:
+                time.sleep(0.5)  # the playground draws what it was sent
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"huddlebot still had {due} deliveries due after {deadline} s:\n{self.logs()}")
 
 
 @pytest.fixture
@@ -233,7 +255,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
             playgrounds[handle] = (process, ui_port)
         for process, ui_port in playgrounds.values():
             wait_for(f"http://127.0.0.1:{ui_port}/", process)
-        yield Stack(serve, playgrounds)
+        yield Stack(serve, playgrounds, tmp_path / "huddlebot.db")
     finally:
         for process in reversed(processes):
             if process.popen.poll() is None:
@@ -325,12 +347,14 @@ def test_a_concern_through_the_teams_playground(stack: Stack, tmp_path: Path) ->
             expect(dana.get_by_role("button", name="Acknowledge", exact=True)).to_have_count(0)
 
             # Reply, from the card's own form.
+            stack.delivered()
             dana.get_by_role("button", name="Reply", exact=True).click()
             dana.get_by_placeholder("What do you want to say?").fill("Biomed is checking the pump now")
             dana.get_by_role("button", name="Send reply", exact=True).click()
             shows(dana, "Biomed is checking the pump now")
 
             # Resolve, saying what was done: the card says Resolved and has no buttons left.
+            stack.delivered()
             dana.get_by_role("button", name="Resolve", exact=True).click()
             dana.get_by_placeholder("What was done about it?").fill("Pump swapped; alarm volume checked")
             dana.get_by_role("button", name="Resolve", exact=True).last.click()
