@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -16,13 +17,16 @@ from sqlalchemy.engine import make_url
 from bot.clock import Clock, SystemClock
 from bot.config import OrgConfig, load_config
 from bot.core import Core
+from bot.dashboard import Dashboard
 from bot.outbox import Dispatcher
 from bot.ports import Messenger
 from bot.sealing import Sealer
 from bot.settings import Settings
+from bot.sign_in import SignIn
 from bot.undeliverable import card_undeliverable
 from storage.engine import create_engine, database_url, redacted
 from storage.migrate import upgrade_async
+from storage.queries import SqlReadSide
 from storage.transaction import SqlUnitOfWork
 
 log = logging.getLogger("huddlebot")
@@ -36,6 +40,8 @@ class App:
     dispatcher: Dispatcher
     settings: Settings
     engine_url: str
+    dashboard: Dashboard
+    sign_in: SignIn
 
     async def close(self) -> None:
         """Release the database connections."""
@@ -76,5 +82,23 @@ async def build(
     dispatcher = Dispatcher(uow=uow, clock=clock, messengers=messengers, sealer=sealer, metrics=core.metrics)
     dispatcher.on_dead = partial(card_undeliverable, core)
     core.on_commit.append(dispatcher.kick)
+    reads = SqlReadSide(engine)
+    dashboard = Dashboard(core, reads, smallest_group=settings.huddlebot_smallest_group)
+    session_key = settings.huddlebot_session_key
+    sign_in = SignIn(
+        core,
+        reads,
+        # Replicas must share the key that signs sessions: set it, or they share one kept in the database.
+        key=session_key.get_secret_value().encode() if session_key else None,
+        base_url=settings.dashboard_url,
+        session_lifetime=timedelta(hours=settings.huddlebot_session_hours),
+    )
     log.info("database %s; platforms %s", redacted(url), ", ".join(tenants) or "none")
-    return App(core=core, dispatcher=dispatcher, settings=settings, engine_url=url)
+    return App(
+        core=core,
+        dispatcher=dispatcher,
+        settings=settings,
+        engine_url=url,
+        dashboard=dashboard,
+        sign_in=sign_in,
+    )

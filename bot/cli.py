@@ -1,4 +1,7 @@
-"""The ``huddlebot`` command: console, serve, migrate, check-config, outbox, seal-key, teams-package."""
+"""The ``huddlebot`` command: console, serve, migrate, check-config, outbox, seal-key, teams-package...
+
+... and dashboard-link (a sign-in link for an administrator).
+"""
 
 from __future__ import annotations
 
@@ -46,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     outbox = sub.add_parser("outbox", parents=[common], help="list dead-lettered deliveries")
     outbox.add_argument("--pending", action="store_true", help="list rows still waiting instead")
     sub.add_parser("seal-key", parents=[common], help="print a new HUDDLEBOT_SEAL_KEY for 'notify me'")
+    link = sub.add_parser(
+        "dashboard-link",
+        parents=[common],
+        help="print a private sign-in link to the dashboard for a person in the directory (audited)",
+    )
+    link.add_argument("handle", help="the person's handle in the organisation file, e.g. sam")
     package = sub.add_parser(
         "teams-package", parents=[common], help="build the Microsoft Teams app package (zip) to upload"
     )
@@ -78,7 +87,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     settings = Settings()
-    quiet = args.command in ("console", "check-config", "seal-key", "outbox", "teams-package")
+    quiet = args.command in (
+        "console",
+        "check-config",
+        "seal-key",
+        "outbox",
+        "teams-package",
+        "dashboard-link",
+    )
     logging.basicConfig(
         level=logging.WARNING if quiet else settings.huddlebot_log_level.upper(),
         stream=sys.stderr,
@@ -127,6 +143,8 @@ def _run(args: argparse.Namespace) -> int:
         return asyncio.run(_serve(path, settings, args.host, args.port))
     if args.command == "outbox":
         return asyncio.run(_outbox(path, settings, args.pending))
+    if args.command == "dashboard-link":
+        return asyncio.run(_dashboard_link(path, settings, args.handle))
     return 2
 
 
@@ -401,6 +419,32 @@ async def _outbox(path: Path, settings: Settings, pending: bool) -> int:
             f"#{row.id} {row.created_at:%Y-%m-%d %H:%M}Z {row.platform} {where} {row.role} {row.op} "
             f"attempts={row.attempts} {row.last_error or ''}".rstrip()
         )
+    return 0
+
+
+async def _dashboard_link(path: Path, settings: Settings, handle: str) -> int:
+    """Print a sign-in link for ``handle``, as an administrator; the audit log says who it was for."""
+    from bot.bootstrap import build
+    from bot.errors import Refusal
+    from bot.model import Person
+
+    config = load_config(path)
+    handle = handle.strip().lstrip("@").lower()
+    entry = config.person(handle)
+    if entry is None:
+        raise SetupError(f"nobody called '{handle[:40]}' is in the organisation file ({path}).")
+    await _check_database(settings)
+    app = await build(config=config, settings=settings, tenants={"console": "local"}, messengers={})
+    try:
+        # The directory handle is the identity: what they see is worked out from it at every request.
+        person = Person("console", "local", handle, entry.name)
+        url = await app.sign_in.link_for(person, actor=f"cli (administrator) for {handle}")
+    except Refusal as refusal:
+        raise SetupError(refusal.message) from None
+    finally:
+        await app.close()
+    print(f"Sign-in link for {entry.name} ({handle}): works once, for 10 minutes. Do not share it.")
+    print(url)
     return 0
 
 

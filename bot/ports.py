@@ -6,14 +6,15 @@ The core sees only these protocols.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from bot.model import (
     Address,
+    AuditEvent,
     Concern,
     ConcernMessage,
     GoodCatch,
@@ -21,6 +22,7 @@ from bot.model import (
     HuddleRun,
     OutboxItem,
 )
+from bot.read_side import ConcernFilter, RunLine, Scope, SignInLink, UnitHuddles, WeekTimes
 from bot.views import View
 
 R = TypeVar("R")
@@ -235,3 +237,89 @@ class Messenger(Protocol):
 
     # Optional: ``tenant_rate`` (messages per second across one workspace or tenant). When a Messenger
     # has it, the dispatcher paces the whole tenant with a token bucket as well as each target.
+
+
+class ReadSide(Protocol):
+    """The dashboard's named queries (the learning side) and its sign-in links; SQL lives in storage.
+
+    Every concern query takes a ``Scope`` and never returns a waiting (not yet posted) anonymous
+    concern; figures are plain counts: visibility and small-number suppression are the core's.
+    ``weeks`` are the boundaries of consecutive periods, newest first: period ``i`` is
+    ``[weeks[i + 1], weeks[i])``.
+    """
+
+    async def open_by_severity_age(
+        self, *, scope: Scope, now: datetime, ages: Sequence[timedelta]
+    ) -> list[tuple[str, int, int]]:
+        """Open concerns (not resolved) as ``(severity, age bucket, count)``.
+
+        Bucket ``i`` is younger than ``ages[i]`` (and older than ``ages[i - 1]``); the last is older than all.
+        """
+        ...
+
+    async def overdue_acknowledgements(self, *, scope: Scope, now: datetime) -> int:
+        """Concerns nobody has acknowledged whose deadline has passed."""
+        ...
+
+    async def raised_by_week(
+        self, *, scope: Scope, weeks: Sequence[datetime], by: str
+    ) -> list[tuple[int, str, int]]:
+        """Concerns raised, as ``(period, value, count)``.
+
+        ``by`` names the value: ``category``, ``concern_type``, ``unit_id``, ``severity``, or
+        ``escalated`` ("yes" or "no").
+        """
+        ...
+
+    async def response_times(
+        self, *, scope: Scope, weeks: Sequence[datetime], now: datetime
+    ) -> list[WeekTimes]:
+        """Time to acknowledge and to resolve the concerns raised in each period."""
+        ...
+
+    async def huddles_by_unit(
+        self, *, unit_ids: Sequence[str] | None, start: datetime, end: datetime
+    ) -> list[UnitHuddles]:
+        """Each unit's runs scheduled in ``[start, end)``: held, missed, answers, people."""
+        ...
+
+    async def good_catches_by_week(
+        self, *, unit_ids: Sequence[str] | None, weeks: Sequence[datetime]
+    ) -> list[tuple[int, int]]:
+        """Good catches recorded, as ``(period, count)``."""
+        ...
+
+    async def list_concerns(
+        self, *, scope: Scope, where: ConcernFilter, limit: int, before: tuple[datetime, int] | None = None
+    ) -> list[Concern]:
+        """Concerns matching ``where`` within ``scope``, newest first, older than ``before`` if given."""
+        ...
+
+    def stream_concerns(self, *, scope: Scope, where: ConcernFilter) -> AsyncIterator[Concern]:
+        """Every concern matching, newest first, fetched in batches (memory stays flat)."""
+        ...
+
+    async def audit_trail(self, *, concern_id: int) -> list[AuditEvent]:
+        """The audit log of one concern, oldest first."""
+        ...
+
+    async def list_runs(
+        self, *, unit_ids: Sequence[str] | None, start: datetime, end: datetime, limit: int | None
+    ) -> list[RunLine]:
+        """Huddle runs scheduled in ``[start, end)`` with their answer counts, newest first."""
+        ...
+
+    async def add_sign_in_link(self, link: SignInLink, *, now: datetime) -> None:
+        """Store a new link (and forget links that expired a day ago or more)."""
+        ...
+
+    async def use_sign_in_link(self, *, token_hash: str, now: datetime) -> SignInLink | None:
+        """Mark the link used and return it, if it exists, is unused and has not expired; else None.
+
+        One conditional statement: of two requests with one link, at most one gets it.
+        """
+        ...
+
+    async def shared_secret(self, *, name: str, new: str) -> str:
+        """The secret called ``name`` kept in the database; ``new`` is stored if there is none yet."""
+        ...

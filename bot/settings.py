@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     huddlebot_health_max_lag: float = Field(default=120.0, gt=0)
     # Drills and multi-process tests only: read "now" from this file instead of the system clock.
     huddlebot_drill_clock_file: str | None = None
+    # The dashboard: the address people open it at (sign-in links point there; https in production),
+    # the key that signs its sessions (else one is kept in the database), how long a session lasts,
+    # and the smallest group any figure may rest on.
+    huddlebot_dashboard_url: str | None = None
+    huddlebot_session_key: SecretStr | None = None
+    huddlebot_session_hours: float = Field(default=12.0, gt=0)
+    huddlebot_smallest_group: int = Field(default=5, ge=2)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -46,6 +53,13 @@ class Settings(BaseSettings):
     def production(self) -> bool:
         """True when running for real: missing credentials are then fatal."""
         return self.huddlebot_env == "production"
+
+    @property
+    def dashboard_url(self) -> str:
+        """Where the dashboard is reached (``HUDDLEBOT_DASHBOARD_URL``, else this server's address)."""
+        return (self.huddlebot_dashboard_url or f"http://{self.huddlebot_host}:{self.huddlebot_port}").rstrip(
+            "/"
+        )
 
 
 def config_path(explicit: str | Path | None, settings: Settings) -> Path:

@@ -249,3 +249,34 @@ teams_conversations = sa.Table(
     sa.Index("ix_teams_conversations_tenant_user", "tenant_id", "user_id"),
     sa.Index("ix_teams_conversations_team_id", "team_id"),
 )
+
+# --- the dashboard (issue 12) -------------------------------------------------------------------
+
+# Sign-in links handed out in chat: only a SHA-256 of the random token is kept; a link is used once
+# (``used_at`` is set by a conditional update) and only until ``expires_at``.
+sign_in_links = sa.Table(
+    "sign_in_links",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("tenant", sa.String(128), nullable=False),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("used_at", UTCDateTime),
+)
+
+# The read side's indexes (migration 0005): the overview and the concerns list read by time across
+# every unit (a safety officer) or by unit; the huddles page and good catches by time across units.
+sa.Index(
+    "ix_concerns_created_unit",
+    concerns.c.created_at,
+    concerns.c.unit_id,
+    concerns.c.category,
+    concerns.c.concern_type,
+    concerns.c.status,
+)
+sa.Index("ix_concerns_status_created", concerns.c.status, concerns.c.created_at)
+sa.Index("ix_huddle_runs_scheduled", huddle_runs.c.scheduled_for)
+sa.Index("ix_good_catches_created", good_catches.c.created_at)

@@ -39,7 +39,9 @@ Seeing and time
   inbox                     what you received (direct messages)
   channel [UNIT]            the unit's channel and its leaders' channel, with threads
   tick DURATION             move the clock (15m, 1h, 2d) and run what became due
-  now · outbox · help · quit"""
+  now · outbox · help · quit
+The dashboard
+  dashboard                 a private sign-in link to the dashboard, for whoever you are now"""
 
 
 class ConsoleSession:
@@ -101,6 +103,7 @@ class ConsoleSession:
             "tick": self._tick,
             "now": self._now,
             "outbox": self._outbox,
+            "dashboard": self._dashboard,
             "help": lambda _: self.output(HELP),
             "quit": lambda _: False,
             "exit": lambda _: False,
@@ -182,6 +185,11 @@ class ConsoleSession:
             self.output(
                 f"    dead #{row.id} {row.platform} {row.channel or '(direct message)'}: {row.last_error}"
             )
+
+    async def _dashboard(self, _: str) -> None:
+        reply = await self.app.sign_in.request_link(self.person)
+        mark = "✓" if reply.ok else "✗"
+        self.output(_indent(f"← (only you) {mark} {reply.text}"))
 
     async def resume(self, *, keep_time: bool = True) -> None:
         """Continue where an earlier session on this database stopped: its chat, and (unless the

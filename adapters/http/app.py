@@ -1,4 +1,4 @@
-"""The one aiohttp app: ``/healthz`` and ``/metrics``; each chat platform adds its own route to it."""
+"""The one aiohttp app: ``/healthz``, ``/metrics``, the dashboard; each chat platform adds its own route."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.web.app import install as install_dashboard
 from bot.bootstrap import App
 from bot.failure_log import FailureLog
 from bot.metrics import CONTENT_TYPE
@@ -84,4 +85,5 @@ def make_web_app(app: App) -> web.Application:
     web_app[APP_KEY] = app
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
+    install_dashboard(web_app, app)
     return web_app

@@ -1,0 +1,398 @@
+"""``SqlReadSide``: the dashboard's named queries (``bot.ports.ReadSide``) and its sign-in links.
+
+Every statement is built here and nowhere else. A concern that is still waiting to be posted (an
+anonymous one inside its delay) is left out of every query: it is counted nowhere until it is posted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.model import AuditEvent, Concern, ConcernStatus, RunStatus
+from bot.read_side import ConcernFilter, RunLine, Scope, SignInLink, UnitHuddles, WeekTimes
+from storage import tables as t
+
+_OPEN = (ConcernStatus.OPEN, ConcernStatus.ACKNOWLEDGED, ConcernStatus.IN_PROGRESS)
+_BY = {"category", "concern_type", "unit_id", "severity"}
+_STREAM_BATCH = 1000
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    """Nearest rank, as the digest and PostgreSQL's ``percentile_disc`` count it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+class SqlReadSide:
+    """The read side on ``engine`` (the core's own engine: one pool, one set of connections)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    # --- building blocks ------------------------------------------------------------------------
+
+    def _epoch(self, column: Any) -> Any:
+        """Seconds since 1970 of a timestamp column, on either backend."""
+        if self.dialect == "postgresql":
+            return sa.extract("epoch", column)
+        return (sa.func.julianday(column) - 2440587.5) * 86400.0
+
+    @staticmethod
+    def _sla() -> Any:
+        return t.concerns.c.policy["sla_seconds"].as_float()
+
+    @staticmethod
+    def _scope(scope: Scope) -> list[Any]:
+        c = t.concerns.c
+        conditions: list[Any] = [c.status != ConcernStatus.WAITING]
+        if scope.unit_ids is None:
+            return conditions
+        either: list[Any] = []
+        if scope.unit_ids:
+            either.append(c.unit_id.in_(list(scope.unit_ids)))
+        if scope.reporter is not None:
+            platform, tenant, user_id = scope.reporter
+            either.append(
+                sa.and_(
+                    c.reporter_platform == platform,
+                    c.reporter_tenant == tenant,
+                    c.reporter_user_id == user_id,
+                )
+            )
+        if scope.reporter_handle:
+            either.append(c.reporter_handle == scope.reporter_handle)
+        conditions.append(sa.or_(*either) if either else sa.false())
+        return conditions
+
+    @staticmethod
+    def _filter(where: ConcernFilter) -> list[Any]:
+        c = t.concerns.c
+        conditions: list[Any] = []
+        if where.unit_ids is not None:
+            conditions.append(c.unit_id.in_(list(where.unit_ids)))
+        for column, values in (
+            (c.status, where.statuses),
+            (c.severity, where.severities),
+            (c.category, where.aims),
+            (c.concern_type, where.types),
+        ):
+            if values:
+                conditions.append(column.in_(list(values)))
+        if where.raised_from is not None:
+            conditions.append(c.created_at >= where.raised_from)
+        if where.raised_to is not None:
+            conditions.append(c.created_at < where.raised_to)
+        for word in (where.words or "").split()[:8]:
+            conditions.append(c.text.icontains(word, autoescape=True))
+        return conditions
+
+    @staticmethod
+    def _period(column: Any, weeks: Sequence[datetime]) -> Any:
+        """The period index of ``column`` (see ``ReadSide``): one CASE over the boundaries."""
+        return sa.case(
+            *((column >= weeks[i + 1], i) for i in range(len(weeks) - 1)),
+            else_=None,
+        )
+
+    async def _rows(self, statement: Any) -> list[sa.Row[Any]]:
+        async with self.engine.connect() as conn:
+            return list(await conn.execute(statement))
+
+    # --- the overview ---------------------------------------------------------------------------
+
+    async def open_by_severity_age(
+        self, *, scope: Scope, now: datetime, ages: Sequence[timedelta]
+    ) -> list[tuple[str, int, int]]:
+        c = t.concerns.c
+        bucket = sa.case(
+            *((c.created_at > now - age, i) for i, age in enumerate(ages)),
+            else_=len(ages),
+        ).label("bucket")
+        statement = (
+            sa.select(c.severity, bucket, sa.func.count())
+            .where(*self._scope(scope), c.status.in_([str(s) for s in _OPEN]))
+            .group_by(c.severity, bucket)
+        )
+        return [(row[0], int(row[1]), int(row[2])) for row in await self._rows(statement)]
+
+    async def overdue_acknowledgements(self, *, scope: Scope, now: datetime) -> int:
+        c = t.concerns.c
+        statement = (
+            sa.select(sa.func.count())
+            .select_from(t.concerns)
+            .where(
+                *self._scope(scope),
+                c.status == ConcernStatus.OPEN,
+                c.acknowledged_at.is_(None),
+                self._epoch(c.created_at) + self._sla() < now.timestamp(),
+            )
+        )
+        return int((await self._rows(statement))[0][0])
+
+    async def raised_by_week(
+        self, *, scope: Scope, weeks: Sequence[datetime], by: str
+    ) -> list[tuple[int, str, int]]:
+        c = t.concerns.c
+        if by == "escalated":
+            value: Any = sa.case((c.escalation_level > 0, "yes"), else_="no")
+        elif by in _BY:
+            value = c[by]
+        else:
+            raise ValueError(f"cannot count concerns by {by!r}")
+        period = self._period(c.created_at, weeks).label("period")
+        value = value.label("value")
+        statement = (
+            sa.select(period, value, sa.func.count())
+            .where(*self._scope(scope), c.created_at >= weeks[-1], c.created_at < weeks[0])
+            .group_by(period, value)
+        )
+        return [(int(row[0]), str(row[1]), int(row[2])) for row in await self._rows(statement)]
+
+    async def response_times(
+        self, *, scope: Scope, weeks: Sequence[datetime], now: datetime
+    ) -> list[WeekTimes]:
+        c = t.concerns.c
+        period = self._period(c.created_at, weeks).label("period")
+        to_ack = self._epoch(c.acknowledged_at) - self._epoch(c.created_at)
+        to_resolve = self._epoch(c.resolved_at) - self._epoch(c.created_at)
+        judged = sa.or_(
+            c.acknowledged_at.is_not(None), self._epoch(c.created_at) + self._sla() <= now.timestamp()
+        )
+        within = sa.and_(c.acknowledged_at.is_not(None), to_ack <= self._sla())
+        window = [*self._scope(scope), c.created_at >= weeks[-1], c.created_at < weeks[0]]
+        counts = (
+            sa.func.count(c.acknowledged_at),
+            sa.func.count(sa.case((judged, 1))),
+            sa.func.count(sa.case((within, 1))),
+            sa.func.count(c.resolved_at),
+        )
+        if self.dialect == "postgresql":
+            statement = (
+                sa.select(
+                    period,
+                    *counts,
+                    sa.func.percentile_disc(0.5).within_group(to_ack),
+                    sa.func.percentile_disc(0.9).within_group(to_ack),
+                    sa.func.percentile_disc(0.5).within_group(to_resolve),
+                    sa.func.percentile_disc(0.9).within_group(to_resolve),
+                )
+                .where(*window)
+                .group_by(period)
+            )
+            return [
+                WeekTimes(
+                    week=int(r[0]),
+                    acknowledged=int(r[1]),
+                    judged=int(r[2]),
+                    within=int(r[3]),
+                    resolved=int(r[4]),
+                    ack_p50=_float(r[5]),
+                    ack_p90=_float(r[6]),
+                    resolve_p50=_float(r[7]),
+                    resolve_p90=_float(r[8]),
+                )
+                for r in await self._rows(statement)
+            ]
+        # SQLite has no percentiles: the counts come from SQL, the durations are ordered here.
+        totals = {
+            int(r[0]): r for r in await self._rows(sa.select(period, *counts).where(*window).group_by(period))
+        }
+        acks: dict[int, list[float]] = defaultdict(list)
+        resolves: dict[int, list[float]] = defaultdict(list)
+        for week, ack, resolve in await self._rows(sa.select(period, to_ack, to_resolve).where(*window)):
+            if ack is not None:
+                acks[int(week)].append(float(ack))
+            if resolve is not None:
+                resolves[int(week)].append(float(resolve))
+        return [
+            WeekTimes(
+                week=week,
+                acknowledged=int(r[1]),
+                judged=int(r[2]),
+                within=int(r[3]),
+                resolved=int(r[4]),
+                ack_p50=_percentile(acks[week], 0.5),
+                ack_p90=_percentile(acks[week], 0.9),
+                resolve_p50=_percentile(resolves[week], 0.5),
+                resolve_p90=_percentile(resolves[week], 0.9),
+            )
+            for week, r in totals.items()
+        ]
+
+    async def huddles_by_unit(
+        self, *, unit_ids: Sequence[str] | None, start: datetime, end: datetime
+    ) -> list[UnitHuddles]:
+        r, h = t.huddle_runs.c, t.huddle_responses.c
+        window = [r.scheduled_for >= start, r.scheduled_for < end]
+        if unit_ids is not None:
+            window.append(r.unit_id.in_(list(unit_ids)))
+        runs = (
+            sa.select(
+                r.unit_id,
+                sa.func.count(sa.case((r.status != RunStatus.MISSED, 1))),
+                sa.func.count(sa.case((r.status == RunStatus.MISSED, 1))),
+            )
+            .where(*window)
+            .group_by(r.unit_id)
+        )
+        one_answer = sa.cast(h.run_id, sa.String) + ":" + h.responder_key
+        answers = (
+            sa.select(
+                r.unit_id, sa.func.count(sa.distinct(one_answer)), sa.func.count(sa.distinct(h.responder_key))
+            )
+            .select_from(t.huddle_runs.join(t.huddle_responses, h.run_id == r.id))
+            .where(*window)
+            .group_by(r.unit_id)
+        )
+        found: dict[str, UnitHuddles] = {}
+        for unit_id, held, missed in await self._rows(runs):
+            found[unit_id] = UnitHuddles(unit_id=unit_id, held=int(held), missed=int(missed))
+        for unit_id, count, people in await self._rows(answers):
+            base = found.get(unit_id, UnitHuddles(unit_id=unit_id))
+            found[unit_id] = UnitHuddles(
+                unit_id=unit_id, held=base.held, missed=base.missed, answers=int(count), people=int(people)
+            )
+        return list(found.values())
+
+    async def good_catches_by_week(
+        self, *, unit_ids: Sequence[str] | None, weeks: Sequence[datetime]
+    ) -> list[tuple[int, int]]:
+        g = t.good_catches.c
+        period = self._period(g.created_at, weeks).label("period")
+        statement = sa.select(period, sa.func.count()).where(
+            g.created_at >= weeks[-1], g.created_at < weeks[0]
+        )
+        if unit_ids is not None:
+            statement = statement.where(g.unit_id.in_(list(unit_ids)))
+        return [(int(row[0]), int(row[1])) for row in await self._rows(statement.group_by(period))]
+
+    # --- concerns -------------------------------------------------------------------------------
+
+    def _concerns(self, scope: Scope, where: ConcernFilter) -> sa.Select[Any]:
+        c = t.concerns.c
+        return (
+            sa.select(t.concerns)
+            .where(*self._scope(scope), *self._filter(where))
+            .order_by(c.created_at.desc(), c.id.desc())
+        )
+
+    async def list_concerns(
+        self, *, scope: Scope, where: ConcernFilter, limit: int, before: tuple[datetime, int] | None = None
+    ) -> list[Concern]:
+        c = t.concerns.c
+        statement = self._concerns(scope, where).limit(limit)
+        if before is not None:
+            at, below = before
+            statement = statement.where(sa.or_(c.created_at < at, sa.and_(c.created_at == at, c.id < below)))
+        return [Concern(**row._mapping) for row in await self._rows(statement)]
+
+    async def stream_concerns(self, *, scope: Scope, where: ConcernFilter) -> AsyncIterator[Concern]:
+        statement = self._concerns(scope, where).execution_options(yield_per=_STREAM_BATCH)
+        async with self.engine.connect() as conn:
+            result = await conn.stream(statement)
+            async for row in result:
+                yield Concern(**row._mapping)
+
+    async def audit_trail(self, *, concern_id: int) -> list[AuditEvent]:
+        a = t.audit_events.c
+        statement = sa.select(t.audit_events).where(a.concern_id == concern_id).order_by(a.id)
+        return [AuditEvent(**row._mapping) for row in await self._rows(statement)]
+
+    # --- huddles --------------------------------------------------------------------------------
+
+    async def list_runs(
+        self, *, unit_ids: Sequence[str] | None, start: datetime, end: datetime, limit: int | None
+    ) -> list[RunLine]:
+        r, h = t.huddle_runs.c, t.huddle_responses.c
+
+        def answered(kind: str) -> Any:
+            return sa.func.count(sa.case((h.answer == kind, 1)))
+
+        statement = (
+            sa.select(
+                r.id,
+                r.unit_id,
+                r.scheduled_for,
+                r.status,
+                answered("clear"),
+                answered("concern"),
+                answered("goodcatch"),
+                answered("comment"),
+                sa.func.count(sa.distinct(h.responder_key)),
+            )
+            .select_from(t.huddle_runs.outerjoin(t.huddle_responses, h.run_id == r.id))
+            .where(r.scheduled_for >= start, r.scheduled_for < end)
+            .group_by(r.id, r.unit_id, r.scheduled_for, r.status)
+            .order_by(r.scheduled_for.desc(), r.id.desc())
+        )
+        if unit_ids is not None:
+            statement = statement.where(r.unit_id.in_(list(unit_ids)))
+        if limit is not None:
+            statement = statement.limit(limit)
+        return [
+            RunLine(
+                id=int(row[0]),
+                unit_id=row[1],
+                scheduled_for=row[2],
+                status=row[3],
+                clear=int(row[4]),
+                concern=int(row[5]),
+                goodcatch=int(row[6]),
+                comment=int(row[7]),
+                people=int(row[8]),
+            )
+            for row in await self._rows(statement)
+        ]
+
+    # --- sign-in links --------------------------------------------------------------------------
+
+    async def add_sign_in_link(self, link: SignInLink, *, now: datetime) -> None:
+        s = t.sign_in_links.c
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.delete(t.sign_in_links).where(s.expires_at < now - timedelta(days=1)))
+            await conn.execute(
+                sa.insert(t.sign_in_links).values(
+                    token_hash=link.token_hash,
+                    platform=link.platform,
+                    tenant=link.tenant,
+                    user_id=link.user_id,
+                    display_name=link.display_name,
+                    created_at=link.created_at,
+                    expires_at=link.expires_at,
+                )
+            )
+
+    async def use_sign_in_link(self, *, token_hash: str, now: datetime) -> SignInLink | None:
+        s = t.sign_in_links.c
+        statement = (
+            sa.update(t.sign_in_links)
+            .where(s.token_hash == token_hash, s.used_at.is_(None), s.expires_at > now)
+            .values(used_at=now)
+            .returning(*t.sign_in_links.c)
+        )
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(statement)).first()
+        return SignInLink(**row._mapping) if row else None
+
+    async def shared_secret(self, *, name: str, new: str) -> str:
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(t.meta).values(key=name, value=new).on_conflict_do_nothing())
+            return str(
+                (await conn.execute(sa.select(t.meta.c.value).where(t.meta.c.key == name))).scalar_one()
+            )
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
