@@ -245,7 +245,7 @@ class ReadSide(Protocol):
     Every concern query takes a ``Scope`` and never returns a waiting (not yet posted) anonymous
     concern; figures are plain counts: visibility and small-number suppression are the core's.
     ``weeks`` are the boundaries of consecutive periods, newest first: period ``i`` is
-    ``[weeks[i + 1], weeks[i])``.
+    ``[weeks[i + 1], weeks[i])`` (the newest includes ``weeks[0]``, "now").
     """
 
     async def open_by_severity_age(

@@ -154,7 +154,7 @@ class SqlReadSide:
         value = value.label("value")
         statement = (
             sa.select(period, value, sa.func.count())
-            .where(*self._scope(scope), c.created_at >= weeks[-1], c.created_at < weeks[0])
+            .where(*self._scope(scope), c.created_at >= weeks[-1], c.created_at <= weeks[0])
             .group_by(period, value)
         )
         return [(int(row[0]), str(row[1]), int(row[2])) for row in await self._rows(statement)]
@@ -170,7 +170,7 @@ class SqlReadSide:
             c.acknowledged_at.is_not(None), self._epoch(c.created_at) + self._sla() <= now.timestamp()
         )
         within = sa.and_(c.acknowledged_at.is_not(None), to_ack <= self._sla())
-        window = [*self._scope(scope), c.created_at >= weeks[-1], c.created_at < weeks[0]]
+        window = [*self._scope(scope), c.created_at >= weeks[-1], c.created_at <= weeks[0]]
         counts = (
             sa.func.count(c.acknowledged_at),
             sa.func.count(sa.case((judged, 1))),
@@ -271,7 +271,7 @@ class SqlReadSide:
         g = t.good_catches.c
         period = self._period(g.created_at, weeks).label("period")
         statement = sa.select(period, sa.func.count()).where(
-            g.created_at >= weeks[-1], g.created_at < weeks[0]
+            g.created_at >= weeks[-1], g.created_at <= weeks[0]
         )
         if unit_ids is not None:
             statement = statement.where(g.unit_id.in_(list(unit_ids)))

@@ -21,6 +21,17 @@ from tests.conftest import Harness, make_harness
 LINK = re.compile(r"https?://\S+/dashboard/sign-in\?token=[\w-]+")
 
 
+class Client(TestClient):
+    """A browser of its own on the shared test server: closing it leaves the server running."""
+
+    async def close(self) -> None:
+        if not self._closed:
+            for response in self._responses:
+                response.close()
+            await self._session.close()
+            self._closed = True
+
+
 @dataclass
 class Web:
     harness: Harness
@@ -33,12 +44,12 @@ class Web:
         assert found, out
         return "/dashboard" + found.group(0).split("/dashboard", 1)[1]
 
-    async def client(self) -> TestClient:
-        client = TestClient(self.server, cookie_jar=CookieJar(unsafe=True))
+    async def client(self) -> Client:
+        client = Client(self.server, cookie_jar=CookieJar(unsafe=True))
         await client.start_server()
         return client
 
-    async def signed_in(self, handle: str) -> TestClient:
+    async def signed_in(self, handle: str) -> Client:
         client = await self.client()
         await sign_in(client, await self.link(handle))
         return client
