@@ -17,7 +17,6 @@ import itertools
 import os
 import random
 import re
-import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from bot.model import Address
 from bot.publish import post
 from bot.settings import Settings
 from bot.views import Notice
-from tests.replicas.drill import Replica, free_port
+from tests.replicas.drill import Replica, free_port, spawn_serve
 
 ROOT = Path(__file__).resolve().parents[2]
 TEAM = "T0DRILL01"
@@ -222,25 +221,9 @@ async def start_server(
         "SLACK_SIGNING_SECRET": "drill-signing-secret",
         "SLACK_API_URL": f"{slack.url}/api/",
         "HUDDLEBOT_LOG_LEVEL": "INFO",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         **env,
     }
-    for unwanted in ("MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD", "HUDDLEBOT_ENV", "HUDDLEBOT_TEAMS"):
-        environment.pop(unwanted, None)
-    handle = log.open("a")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "serve",
-        "--port",
-        str(port),
-        cwd=ROOT,
-        env=environment,
-        stdout=handle,
-        stderr=handle,
-    )
-    replica = Replica(process, port, log, handle)
+    replica = await spawn_serve(environment, port, log, drop=("MICROSOFT_APP_ID", "HUDDLEBOT_TEAMS"))
     await wait_serving(replica)
     return replica
 

@@ -115,6 +115,33 @@ async def install(url: str, fake: FakeConnector, units: int) -> None:
     await engine.dispose()
 
 
+async def spawn_serve(env: dict[str, str], port: int, log: Path, *, drop: tuple[str, ...] = ()) -> Replica:
+    """Start `huddlebot serve` on ``port`` from this checkout, its output appended to ``log``.
+
+    ``drop`` names platform settings of the developer's environment that the drill must not inherit.
+    """
+    env = {
+        **env,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    for unwanted in (*drop, "MICROSOFT_APP_PASSWORD", "HUDDLEBOT_ENV"):
+        env.pop(unwanted, None)
+    handle = log.open("a")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "serve",
+        "--port",
+        str(port),
+        cwd=ROOT,
+        env=env,
+        stdout=handle,
+        stderr=handle,
+    )
+    return Replica(process, port, log, handle)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -160,24 +187,8 @@ class Drill:
             "HUDDLEBOT_DRILL_CLOCK_FILE": str(self.clock_file),
             "HUDDLEBOT_DUE_EVERY": "0.2",
             "HUDDLEBOT_LOG_LEVEL": "INFO",
-            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         }
-        for unwanted in ("SLACK_BOT_TOKEN", "MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD", "HUDDLEBOT_ENV"):
-            env.pop(unwanted, None)
-        handle = log.open("a")
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "serve",
-            "--port",
-            str(port),
-            cwd=ROOT,
-            env=env,
-            stdout=handle,
-            stderr=handle,
-        )
-        replica = Replica(process, port, log, handle)
+        replica = await spawn_serve(env, port, log, drop=("SLACK_BOT_TOKEN", "MICROSOFT_APP_ID"))
         await wait_healthy(replica)
         await self._first_pass_done()
         return replica
