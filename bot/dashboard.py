@@ -204,7 +204,11 @@ def count_cells(matrix: list[list[int]], smallest: int) -> list[list[Cell]]:
     hidden = suppress_counts(matrix, smallest)
     return [
         [
-            Cell(text=f"fewer than {smallest}", suppressed=True) if hide else Cell(text=f"{n:,}", value=n)
+            (
+                Cell(text=f"fewer than {smallest}" if 0 < n < smallest else "not shown", suppressed=True)
+                if hide
+                else Cell(text=f"{n:,}", value=n)
+            )
             for n, hide in zip(row, hidden_row, strict=True)
         ]
         for row, hidden_row in zip(matrix, hidden, strict=True)
