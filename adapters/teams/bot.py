@@ -14,12 +14,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.teams import cards, dialogs
+from adapters.teams import cards, dialogs, payloads
 from adapters.teams.activity import Inbound, mentions_bot, plain_text, quoted_message, read
 from adapters.teams.connector import BotConnector, ConnectorError
 from adapters.teams.messenger import TeamsMessenger
 from adapters.teams.references import References
 from adapters.teams.translate import Local, is_command, translate
+from adapters.teams.words import FOLLOW_UP_DIALOG, RAISE_DIALOG, teams_words
 from bot import actions
 from bot import commands as c
 from bot.core import Core
@@ -38,23 +39,17 @@ FULL_TEXT_BYTES = 20_000  # bytes of text per "full text" card: well inside one 
 READ_ONLY = (c.HuddleStatus, c.ShowConcern, c.ShowHome)
 
 
+def _record_id(value: object) -> bool:
+    """A concern or huddle-run id the database can hold (a button value from elsewhere may not)."""
+    return type(value) is int and 1 <= value < payloads.MAX_RECORD_ID
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """The HTTP answer to one activity (an invoke's body, or nothing)."""
 
     status: int = 200
     body: dict[str, Any] | None = None
-
-
-def teams_words(text: str) -> str:
-    """The core's replies name Slack-style commands; say them the Teams way."""
-    return (
-        text.replace("/concern follow-up", "the *Follow up on an anonymous concern* dialog with")
-        .replace("/concern ack", "ack")
-        .replace("/concern", "concern")
-        .replace("/huddle", "huddle")
-        .replace("/goodcatch", "goodcatch")
-    )
 
 
 def _card_response(content: dict[str, Any], *, more: str = "") -> dict[str, Any]:
@@ -155,7 +150,8 @@ class TeamsBot:
             await self._privately(inbound.person, teams_words(reply.text), reply.tone)
 
     async def _send_detail(self, inbound: Inbound, view: Any) -> None:
-        content = cards.render(view)
+        # Not the concern's own thread (an answer where the command was typed): say how to answer anywhere.
+        content = cards.render(view, threaded=False)
         if not isinstance(view, ConcernCard):
             await self._reply_card(inbound, content, more=cards.where_to_read(view))
             return
@@ -198,6 +194,8 @@ class TeamsBot:
         value = data.get(cards.DATA_KEY)
         parsed = actions.parse_action(value if isinstance(value, str) else "")
         action = parsed.action
+        if not all(_record_id(i) for i in (parsed.concern_id, parsed.run_id) if i is not None):
+            raise Refusal("That button is out of date. Please use the latest message.", code="bad_action")
 
         def text(key: str | None) -> str:
             raw = data.get(key or "")
@@ -244,7 +242,7 @@ class TeamsBot:
             # The clicker sees the new card at once; the outbox updates it for everyone else.
             shown = await self.core.handle(c.ShowConcern(person=inbound.person, ref=ref))
             if isinstance(shown.detail, ConcernCard):
-                card = cards.concern_card(shown.detail)
+                card = cards.concern_card(shown.detail, threaded=inbound.kind == "channel")
                 return Outcome(body=_card_response(card, more=cards.where_to_read(shown.detail)))
         return Outcome(body=_message_response(reply.text or "Done."))
 
@@ -285,16 +283,16 @@ class TeamsBot:
         command = value.get("commandId")
         data = value.get("data") if isinstance(value.get("data"), dict) else {}
         if command == FOLLOW_UP or data.get(dialogs.FORM_KEY) == dialogs.FOLLOW_UP_FORM:
-            return Outcome(
-                body=dialogs.task(dialogs.follow_up_form(), title="Follow up on an anonymous concern")
-            )
+            return Outcome(body=dialogs.task(dialogs.follow_up_form(), title=FOLLOW_UP_DIALOG))
         run_id = None
         if isinstance(data.get(cards.DATA_KEY), str):
             try:
                 run_id = actions.parse_action(data[cards.DATA_KEY]).run_id
             except Refusal:
                 run_id = None
-        form = dialogs.ConcernForm(unit=self._unit_here(inbound), run_id=run_id)
+        form = dialogs.ConcernForm(
+            unit=self._unit_here(inbound), run_id=run_id if _record_id(run_id) else None
+        )
         return Outcome(body=self._concern_dialog(form))
 
     def _concern_dialog(
@@ -307,7 +305,7 @@ class TeamsBot:
             warning=teams_words(warning) if warning else None,
             phi_warning=phi,
         )
-        return dialogs.task(content, title="Raise a safety concern")
+        return dialogs.task(content, title=RAISE_DIALOG)
 
     async def _submit_task(self, inbound: Inbound) -> Outcome:
         value = inbound.value
@@ -361,7 +359,7 @@ class TeamsBot:
             c.FollowUp(person=inbound.person, code=code, text=text or None),
             event_key=inbound.event_key() if text else None,
         )
-        title = "Follow up on an anonymous concern"
+        title = FOLLOW_UP_DIALOG
         if not reply.ok:
             return Outcome(
                 body=dialogs.task(dialogs.follow_up_form(code=code, error=reply.text), title=title)

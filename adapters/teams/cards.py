@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from adapters.teams import wire
+from adapters.teams.words import FOLLOW_UP_DIALOG, RAISE_DIALOG, UNDER_THE_BOX, teams_words
 from bot.views import (
     Action,
     ConcernCard,
@@ -291,8 +292,15 @@ def input_for(verb: str) -> str | None:
 # --- views --------------------------------------------------------------------------------------------
 
 
-def concern_card(view: ConcernCard) -> Card:
-    """The card leaders work from."""
+def _how_to_answer(view: ConcernCard, threaded: bool) -> str:
+    """How a leader answers the reporter from this card: in its thread, or (no thread here) by command."""
+    if threaded:
+        return "Reply in this thread to answer the reporter."
+    return f"To answer the reporter, write `reply {view.ref} your answer` to me."
+
+
+def concern_card(view: ConcernCard, *, threaded: bool = True) -> Card:
+    """The card leaders work from (``threaded``: it is the root of the concern's thread, in a channel)."""
     body: list[dict[str, Any]] = []
     if view.headline:
         body.append(text_block(safe(view.headline), weight="Bolder", color="attention"))
@@ -331,7 +339,7 @@ def concern_card(view: ConcernCard) -> Card:
             )
         )
     if view.actions:
-        body.append(text_block("Reply in this thread to answer the reporter.", isSubtle=True, size="Small"))
+        body.append(text_block(_how_to_answer(view, threaded), isSubtle=True, size="Small"))
     return card(
         body,
         [render_action(a) for a in view.actions],
@@ -363,8 +371,8 @@ def _rollup(lines: list[str]) -> list[dict[str, Any]]:
     ]
 
 
-def huddle_prompt(view: HuddlePrompt) -> Card:
-    """The daily safety check-in."""
+def huddle_prompt(view: HuddlePrompt, *, threaded: bool = True) -> Card:
+    """The daily safety check-in (``threaded``: in a channel, where a comment is a reply in its thread)."""
     state = "closed" if view.closed else f"open until {view.closes_label}"
     body = [
         text_block(f"Safety huddle · {view.unit_name}", size="Medium", weight="Bolder"),
@@ -374,7 +382,7 @@ def huddle_prompt(view: HuddlePrompt) -> Card:
         *_open_items(view.open_items),
         text_block(_counts(view.counts), isSubtle=True, size="Small"),
     ]
-    if not view.closed:
+    if not view.closed and threaded:
         body.append(text_block("Reply in this thread to add a comment.", isSubtle=True, size="Small"))
     return card(body, [render_action(a) for a in view.actions], fallback=f"Safety huddle · {view.unit_name}")
 
@@ -422,11 +430,12 @@ _UPDATE_TITLES = {
 }
 
 
-def reporter_update(view: ReporterUpdate) -> Card:
-    """What the reporter is told about their concern."""
+def reporter_update(view: ReporterUpdate, *, threaded: bool = True) -> Card:
+    """What the reporter is told about their concern (``threaded=False`` in a personal chat)."""
     title = _UPDATE_TITLES.get(view.event, "About your concern")
+    text = teams_words(view.text, ref=view.ref, threaded=threaded)
     return card(
-        [text_block(f"{title} · {view.ref}", weight="Bolder"), text_block(safe(view.text))],
+        [text_block(f"{title} · {view.ref}", weight="Bolder"), text_block(safe(text))],
         fallback=f"{title} · {view.ref}",
     )
 
@@ -443,13 +452,14 @@ def good_catch(view: GoodCatchPost) -> Card:
     )
 
 
-def notice(view: Notice) -> Card:
-    """A short message."""
+def notice(view: Notice, *, threaded: bool = True) -> Card:
+    """A short message (``threaded=False`` in a personal or group chat)."""
     body = []
     color = _TONE_COLOR.get(view.tone, "default")
     if view.title:
         body.append(text_block(safe(view.title), weight="Bolder", color=color))
-    body.append(text_block(safe(view.text), **({} if view.title else {"color": color})))
+    text = teams_words(view.text, threaded=threaded)
+    body.append(text_block(safe(text), **({} if view.title else {"color": color})))
     return card(body, fallback=(f"{view.title}: " if view.title else "") + view.text[:200])
 
 
@@ -458,23 +468,24 @@ def reply_card(text: str, tone: str = "info") -> Card:
     return notice(Notice(text=text, tone=tone))  # type: ignore[arg-type]
 
 
-def render(view: Any) -> Card:
-    """Any core view as a card."""
+def render(view: Any, *, threaded: bool = True) -> Card:
+    """Any core view as a card; ``threaded``: it goes to a team's channel (a personal or group chat has
+    no threads, so the card says how to answer there instead)."""
     match view:
         case ConcernCard():
-            return concern_card(view)
+            return concern_card(view, threaded=threaded)
         case HuddlePrompt():
-            return huddle_prompt(view)
+            return huddle_prompt(view, threaded=threaded)
         case HuddleSummary():
             return huddle_summary(view)
         case ThreadMessage():
             return thread_message(view)
         case ReporterUpdate():
-            return reporter_update(view)
+            return reporter_update(view, threaded=threaded)
         case GoodCatchPost():
             return good_catch(view)
         case Notice():
-            return notice(view)
+            return notice(view, threaded=threaded)
     if getattr(view, "kind", None) == "home":
         return home(view)
     return card([text_block(safe(str(view)))])
@@ -510,14 +521,14 @@ def where_to_read(view: Any) -> str:
     return ""
 
 
-def compact(view: Any) -> Card:
+def compact(view: Any, *, threaded: bool = True) -> Card:
     """The small, plain card sent once when Teams refused the full one (400 bad card, 413 too big): the
     view's short fallback text, its one-click buttons and where to read the rest. No user text beyond
     the fallback's (at most 300 characters), no nested cards."""
-    short = render(view).get("fallbackText") or safe(summary_of(view))
+    short = render(view, threaded=threaded).get("fallbackText") or safe(summary_of(view))
     said = "Teams could not show this message in full."
     if isinstance(view, ConcernCard) and view.actions:
-        said += " Reply in this thread to answer the reporter."
+        said += " " + _how_to_answer(view, threaded)
     buttons = [render_action(a) for a in getattr(view, "actions", None) or [] if a.id not in _INPUT_IDS]
     return card(
         [
@@ -551,19 +562,23 @@ def home(view: Any) -> Card:
     return card(body, fallback=view.title)
 
 
-HELP_TEXT = (
+# One TextBlock each: a single newline is no line break in a card's markdown.
+HELP_LINES = (
     "**concern** *what happened*: raise a safety concern with your name "
-    "(`--confidential` in a personal chat: only the patient-safety officer sees it; `--severity high`, "
-    "`--type falls`, `--unit 4west`).\n"
-    "**Raise a safety concern** (under the message box, **+** or **…**): the form, "
-    "including **anonymous**.\n"
-    "**huddle now** · **huddle status**: start or check the unit's huddle.\n"
-    "**goodcatch** *@colleague what they caught*: recognise a colleague.\n"
+    "(`--confidential` in a personal chat: only the patient-safety officer sees your name; "
+    "`--severity high`, `--type falls`, `--unit 4west`).",
+    f"**{RAISE_DIALOG}** ({UNDER_THE_BOX}): the form, including **anonymous**. "
+    f"**{FOLLOW_UP_DIALOG}**, there too: read the leaders' replies to an anonymous concern and answer "
+    "them, with your receipt code.",
+    "**huddle now** · **huddle status**: start or check the unit's huddle "
+    "(`huddle status --unit 4west` outside the unit's channel).",
+    "**goodcatch** *@colleague what they caught*: recognise a colleague.",
     "**mine**: the concerns you raised with your name (in a personal chat). To answer the leaders about "
-    "one, reply to my message about it, or write `reply C-1042 your answer`.\n"
+    "one, reply to my message about it, or write `reply C-1042 your answer`.",
+    "**reopen** *C-1042 why it isn't fixed*: reopen a concern you raised that was resolved.",
     "Leaders: press **Acknowledge** on a concern card or reply in its thread; "
-    "`ack`, `reply`, `resolve`, `show` *C-1042* also work.\n"
-    "In a channel, @mention me first."
+    "`ack`, `reply`, `status`, `resolve`, `show` *C-1042* also work.",
+    "In a channel, @mention me first.",
 )
 
 
@@ -579,5 +594,5 @@ def help_card(*, greeting: bool = False) -> Card:
             )
         )
     body.append(text_block("What you can ask me", weight="Bolder"))
-    body.append(text_block(HELP_TEXT))
+    body.extend(text_block(line, spacing="Small") for line in HELP_LINES)
     return card(body, fallback="huddlebot: type help for the commands.")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.teams.cards import CARD_TYPE, card, safe, text_block
+from adapters.teams.words import FOLLOW_UP_DIALOG
 from bot.config import OrgConfig
 from bot.model import Anonymity, ConcernType, QualityAim, Severity
 
@@ -156,7 +157,7 @@ def concern_form(
     body.append(
         text_block(
             "Anonymous: huddlebot does not record who you are. You get a receipt code, shown once, to read "
-            "the leaders' replies and answer them (*Follow up on an anonymous concern*). "
+            f"the leaders' replies and answer them (*{FOLLOW_UP_DIALOG}*). "
             "It reaches the leaders after a short random delay so its timing doesn't point to you.",
             isSubtle=True,
             size="Small",

@@ -1,8 +1,12 @@
-"""``POST /api/messages``: authenticate, check the tenant, hand the activity to the bot, answer.
+"""``POST /api/messages``: read, authenticate, check the shape, check the tenant, hand the activity to
+the bot, answer.
 
 Every authentication failure is a 401 (a tenant not on the allowlist a 403), whatever the SDK
-raised; nothing is stored or logged from a request that failed them. A failure of our own is a 500
-for a message (Teams sends it again, and the event key makes that harmless) but never for auth.
+raised; nothing is stored from a request that failed them. A body that is too large (413), not JSON,
+nested too deep, or an activity whose shape is not what huddlebot reads (``payloads``) is a 400 and
+one log line naming the kind and the field, never a value; an invoke gets Teams' error response. A
+failure of our own is a 500 for a message (Teams sends it again, and the event key makes that
+harmless), never for bad input.
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
+from adapters.teams import payloads
 from adapters.teams.activity import read
 from adapters.teams.bot import Outcome
+from adapters.teams.payloads import Problem
 from adapters.teams.sdk import AuthenticationFailed, BotAuth
 
 log = logging.getLogger("huddlebot.teams.http")
@@ -27,6 +34,24 @@ def _problem(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def _refused(problem: Problem) -> web.Response:
+    """A wrong shape: one log line (kind and field, no value), a 4xx; for an invoke, Teams' error body."""
+    log.warning("refused a Teams %s: %s", problem.kind, problem.describe())
+    if problem.invoke:
+        return web.json_response(
+            {
+                "statusCode": problem.status,
+                "type": "application/vnd.microsoft.error",
+                "value": {
+                    "code": "BadRequest",
+                    "message": "huddlebot could not read this request. Nothing was changed.",
+                },
+            },
+            status=problem.status,
+        )
+    return _problem(problem.status, f"{problem.kind}: {problem.describe()}")
+
+
 def messages_handler(
     *, auth: BotAuth, handle: Handler, allowed_tenants: frozenset[str]
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -35,12 +60,23 @@ def messages_handler(
     async def messages(request: web.Request) -> web.StreamResponse:
         if request.content_type != "application/json":
             return _problem(415, "expected application/json")
+        if (request.content_length or 0) > payloads.MAX_BODY_BYTES:
+            return _refused(Problem("request", "", "is too large", status=413))
         try:
-            activity = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
-            return _problem(400, "the body is not JSON")
-        if not isinstance(activity, dict) or not isinstance(activity.get("type"), str):
-            return _problem(400, "the body is not an Activity")
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _refused(Problem("request", "", "is too large", status=413))
+        except RequestPayloadError:  # e.g. a Content-Encoding its body is not in
+            # Answered and the connection closed here: aiohttp would otherwise read the rest of the broken
+            # body after us, and log the same failure as an unhandled exception.
+            response = _refused(Problem("request", "", "could not be decoded"))
+            await response.prepare(request)
+            await response.write_eof()
+            request.protocol.force_close()
+            return response
+        activity = payloads.parse(body)
+        if isinstance(activity, Problem):
+            return _refused(activity)
         try:
             await auth.authenticate(activity, request.headers.get("Authorization"))
         except AuthenticationFailed as failure:
@@ -49,6 +85,9 @@ def messages_handler(
         except Exception as error:  # never a 500 for an authentication problem
             log.warning("rejected a request to /api/messages: authentication error %s", type(error).__name__)
             return _problem(401, "unauthorized")
+        problem = payloads.check(activity)
+        if problem is not None:
+            return _refused(problem)
         if allowed_tenants:
             tenant = read(activity).tenant
             if tenant not in allowed_tenants:
@@ -60,7 +99,7 @@ def messages_handler(
         try:
             outcome = await handle(activity)
         except Exception:
-            log.exception("a Teams %s activity failed", activity.get("type"))
+            log.exception("a Teams %s activity failed", payloads.kind_of(activity))
             if activity.get("type") == "invoke":
                 # Teams shows the person an error; the invoke is not retried.
                 return web.json_response(

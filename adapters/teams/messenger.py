@@ -215,8 +215,9 @@ class TeamsMessenger:
         activity_id: str | None = None,
         compact: bool = False,
     ) -> dict[str, Any]:
+        threaded = target.kind == "channel"  # a personal or group chat has no threads
         return cards.message(
-            cards.compact(view) if compact else cards.render(view),
+            cards.compact(view, threaded=threaded) if compact else cards.render(view, threaded=threaded),
             summary=cards.summary_of(view),
             more=cards.where_to_read(view),
             envelope=cards.envelope(

@@ -15,11 +15,13 @@ import re
 from dataclasses import dataclass
 
 from adapters.teams.activity import Inbound, people_mentioned, plain_text
+from adapters.teams.words import FOLLOW_UP_DIALOG, RAISE_DIALOG, UNDER_THE_BOX
 from bot import commands as c
+from bot.receipts import split_code
 
 DIALOG_HINT = (
-    "use the **Raise a safety concern** dialog instead: in any chat or channel, select **+** (or **…**) "
-    "under the message box, then huddlebot → *Raise a safety concern*."
+    f"use the **{RAISE_DIALOG}** dialog instead: in any chat or channel, select **+** (or **…**) "
+    f"under the message box, then huddlebot → *{RAISE_DIALOG}*."
 )
 
 _CONCERN_FLAGS = {
@@ -99,9 +101,8 @@ def _concern(inbound: Inbound, rest: str) -> c.Command | Local:
     if sub.lower() in ("follow-up", "followup", "follow"):
         return Local(
             "refused",
-            "To follow up on an anonymous concern, open huddlebot's *Follow up on an anonymous concern* "
-            "dialog (select **+** or **…** under the message box). A receipt code typed in a chat stays in "
-            "its history. Nothing was looked up.",
+            f"To follow up on an anonymous concern, open huddlebot's *{FOLLOW_UP_DIALOG}* dialog "
+            f"({UNDER_THE_BOX}). A receipt code typed in a chat stays in its history. Nothing was looked up.",
         )
     parsed = _flags(rest)
     if isinstance(parsed, Local):
@@ -136,18 +137,27 @@ def _concern(inbound: Inbound, rest: str) -> c.Command | Local:
 
 
 def _huddle(inbound: Inbound, rest: str) -> c.Command | Local:
-    sub, unit = _word(rest)
+    sub, rest = _word(rest)
     sub = sub.lower()
+    if sub not in ("now", "status"):
+        return Local("usage", HUDDLE_USAGE)
+    # The unit as the core's hint says it (``--unit 4west``), or plainly (``huddle status 4west``).
+    rest = _normalise_dashes(rest)
+    if rest.startswith("--"):
+        flag, rest = _word(rest)
+        if flag.lower() != "--unit":
+            return Local("usage", f"I don't know the option {flag[:30]}. {HUDDLE_USAGE}")
+        if not rest:
+            return Local("usage", f"--unit needs a value. {HUDDLE_USAGE}")
+    unit = rest or None
     if sub == "now":
-        return c.OpenHuddle(person=inbound.person, where=inbound.where, unit=unit or None)
-    if sub == "status":
-        return c.HuddleStatus(person=inbound.person, where=inbound.where, unit=unit or None)
-    return Local("usage", HUDDLE_USAGE)
+        return c.OpenHuddle(person=inbound.person, where=inbound.where, unit=unit)
+    return c.HuddleStatus(person=inbound.person, where=inbound.where, unit=unit)
 
 
 HUDDLE_USAGE = (
-    "Usage: `huddle now [UNIT]` starts the unit's huddle (leaders), `huddle status [UNIT]` says where "
-    "today's huddle is at. In the unit's channel the unit can be left out."
+    "Usage: `huddle now [--unit UNIT]` starts the unit's huddle (leaders), `huddle status [--unit UNIT]` "
+    "says where today's huddle is at. In the unit's channel the unit can be left out."
 )
 
 
@@ -174,6 +184,15 @@ def _leader(verb: str):
         ref, text = _word(rest)
         if not ref:
             return Local("usage", f"Usage: `{_LEADER_USAGE[verb]}`")
+        if split_code(ref) is not None:
+            # A receipt code in a chat message would tie the anonymous reporter to their concern.
+            return Local(
+                "refused",
+                "That looks like a receipt code, and a code typed in a chat stays in its history, where it "
+                "can be tied to you. Nothing was changed. Use huddlebot's "
+                f"*{FOLLOW_UP_DIALOG}* dialog ({UNDER_THE_BOX}) instead. You may want to delete your "
+                "message.",
+            )
         person = inbound.person
         if verb == "ack":
             return c.AcknowledgeConcern(person=person, ref=ref, note=text or None)

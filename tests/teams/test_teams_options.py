@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.teams.options import TeamsConfigError, TeamsOptions
-from bot.cli import _platforms
+from bot.cli import SetupError, _platforms
 from bot.settings import Settings
 
 APP = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
@@ -44,7 +44,8 @@ def test_production_refuses_to_start_without_credentials(values: dict, missing: 
 
 async def test_serve_exits_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HUDDLEBOT_TEAMS", "1")
-    with pytest.raises(SystemExit, match="Microsoft Teams cannot start: set MICROSOFT_APP_ID"):
+    # ``serve`` turns a SetupError into one line and exit status 2.
+    with pytest.raises(SetupError, match="Microsoft Teams cannot start: set MICROSOFT_APP_ID"):
         await _platforms(settings(huddlebot_env="production"))
 
 
