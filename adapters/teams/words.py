@@ -32,6 +32,7 @@ def teams_words(text: str, *, ref: str | None = None, threaded: bool = True) -> 
     text = (
         _FOLLOW_UP.sub(_follow_up, text)
         .replace("/concern ack", "ack")
+        .replace("/concern reopen", "reopen")  # never "concern reopen …": that would raise a new concern
         .replace("/concern", "concern")
         .replace("/huddle", "huddle")
         .replace("/goodcatch", "goodcatch")

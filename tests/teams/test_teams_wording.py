@@ -262,3 +262,11 @@ def test_a_reminder_in_a_chat_without_threads() -> None:
     said = "\n".join(text_blocks(cards.render(reminder, threaded=False)))
     assert said.endswith("If you haven't yet, use the buttons on the prompt.")
     assert "reply in this thread" in "\n".join(text_blocks(cards.render(reminder)))
+
+
+def test_slack_style_commands_become_teams_commands() -> None:
+    assert teams_words("/concern ack C-1042") == "ack C-1042"
+    assert teams_words("/concern reopen C-1042 why") == "reopen C-1042 why"
+    assert (
+        teams_words("/huddle status, /goodcatch, /concern text") == "huddle status, goodcatch, concern text"
+    )
