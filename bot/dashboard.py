@@ -371,6 +371,7 @@ class Dashboard:
     def __init__(self, core: Core, reads: ReadSide, *, smallest_group: int = SMALLEST_GROUP) -> None:
         self.core, self.reads = core, reads
         self.smallest = smallest_group
+        self._zones: dict[str, ZoneInfo] = {}
 
     # --- labels -----------------------------------------------------------------------------------
 
@@ -381,12 +382,17 @@ class Dashboard:
         unit = self.core.config.unit(unit_id)
         return unit.name if unit else unit_id
 
+    def _unit_zone(self, unit_id: str) -> ZoneInfo:
+        zone = self._zones.get(unit_id)
+        if zone is None:
+            unit = self.core.config.unit(unit_id)
+            zone = self._zones[unit_id] = self.core.config.timezone_for(unit_id) if unit else self._zone()
+        return zone
+
     def _when(self, unit_id: str, instant: datetime | None, *, day_only: bool = False) -> str:
         if instant is None:
             return ""
-        unit = self.core.config.unit(unit_id)
-        zone = self.core.config.timezone_for(unit_id) if unit else self._zone()
-        local = instant.astimezone(zone)
+        local = instant.astimezone(self._unit_zone(unit_id))
         return local.strftime("%a %d %b %Y") if day_only else local.strftime("%a %d %b %Y %H:%M %Z")
 
     def _week_labels(self, bounds: list[datetime]) -> list[str]:

@@ -246,10 +246,12 @@ class SqlReadSide:
             .where(*window)
             .group_by(r.unit_id)
         )
-        one_answer = sa.cast(h.run_id, sa.String) + ":" + h.responder_key
+        # A person answers a run once (all clear, concern or good catch); comments come on top.
         answers = (
             sa.select(
-                r.unit_id, sa.func.count(sa.distinct(one_answer)), sa.func.count(sa.distinct(h.responder_key))
+                r.unit_id,
+                sa.func.count(sa.case((h.answer != "comment", 1))),
+                sa.func.count(sa.distinct(h.responder_key)),
             )
             .select_from(t.huddle_runs.join(t.huddle_responses, h.run_id == r.id))
             .where(*window)
