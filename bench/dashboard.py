@@ -110,7 +110,7 @@ SELECT g, u.units[1 + (g * 7919) % array_length(u.units, 1)], s.sev,
     'Leader', 'Done', CASE WHEN g % 9 = 0 THEN 1 ELSE 0 END,
     jsonb_build_object('sla_seconds', s.sla, 'chain', '[]'::jsonb, 'immediate', s.sev = 'immediate'),
     t.created, t.created
-FROM generate_series(1, $2::int) AS g
+FROM generate_series(1::bigint, $2::bigint) AS g
 CROSS JOIN LATERAL (SELECT $3::text[] AS units) AS u
 CROSS JOIN LATERAL (SELECT $1::timestamptz - ((random() + 0 * g) * 3 * 365 * 86400) * interval '1 second'
     AS created) AS t
