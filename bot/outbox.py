@@ -33,6 +33,8 @@ from bot.views import load_view
 
 log = logging.getLogger("huddlebot.outbox")
 
+_MAX_SKIPPED_TARGETS = 500
+
 
 @dataclass
 class DeliveryReport:
@@ -154,8 +156,10 @@ class Dispatcher:
         backoff = 0.0
         try:
             while not stop.is_set():
-                self._wake_at = None
                 started = 0
+                # A target whose task has just finished is free again before the claim looks.
+                for target in [t for t, task in active.items() if task.done()]:
+                    self._reap(active.pop(target))
                 try:
                     if len(active) < self._concurrency:
                         started = await self._start_due(active)
@@ -166,13 +170,14 @@ class Dispatcher:
                     if self.metrics is not None:
                         self.metrics.failed_passes.inc()
                     backoff = min(self._max_db_backoff, max(0.1, backoff * 2))
-                for target in [t for t, task in active.items() if task.done()]:
-                    self._reap(active.pop(target))
                 if started and not backoff and len(active) < self._concurrency:
                     continue  # there may be more due rows for other targets
                 timeout = backoff or idle
-                if self._wake_at is not None and not backoff:
-                    timeout = min(idle, max(0.005, self._wake_at - self._pace_clock()))
+                # Taken and cleared here, not at the top of the pass: a target's task may ask for a
+                # wake-up while the loop waits, and that one must count for the next wait.
+                wake_at, self._wake_at = self._wake_at, None
+                if wake_at is not None and not backoff:
+                    timeout = min(idle, max(0.005, wake_at - self._pace_clock()))
                 self._kicked.clear()
                 waiters = [asyncio.ensure_future(self._kicked.wait()), asyncio.ensure_future(stop.wait())]
                 if backoff:  # a kick must not turn the backoff into a busy loop
@@ -271,12 +276,55 @@ class Dispatcher:
         at = self._pace_clock() + seconds
         self._wake_at = at if self._wake_at is None else min(self._wake_at, at)
 
+    def _held_targets(self) -> list[str]:
+        """Targets this worker is pacing right now; sets the wake-up for the soonest of them."""
+        now, held = self._stamp(), []
+        for target, (since, seconds) in list(self._holds.items()):
+            left = seconds - self._elapsed(since, now)
+            if left <= 0:
+                del self._holds[target]
+                continue
+            held.append(target)
+            self._wake_in(left)
+        # A long list costs the claim more than the rows it would give back: then claim and release.
+        return held if len(held) <= _MAX_SKIPPED_TARGETS else []
+
+    def _claim_budget(self) -> int:
+        """How many rows a claim may take now: no more than the tenants' rate limits let go at once.
+
+        Under a backlog, claiming rows the tenant bucket then defers would only write leases and take
+        them back, many times a second, competing with people raising concerns for the database.
+        """
+        rates = {name: getattr(m, "tenant_rate", None) for name, m in self.messengers.items()}
+        if not rates or not all(rates.values()):
+            return self.batch
+        now, tokens = self._stamp(), 0.0
+        seen = set()
+        for key, bucket in self._buckets.items():
+            seen.add(key.split(":", 1)[0])
+            tokens += min(
+                max(1.0, bucket.rate), bucket.tokens + self._elapsed(bucket.since, now) * bucket.rate
+            )
+        tokens += sum(max(1.0, rate or 0.0) for name, rate in rates.items() if name not in seen)
+        if tokens < 1.0:  # nothing can go before a token is back: wake then
+            self._wake_in(min((1.0 - tokens) / (rate or 1.0) for rate in rates.values()))
+            return 0
+        return min(self.batch, int(tokens) + 1)
+
     async def _claim_by_target(self) -> dict[str, list[OutboxItem]]:
         """Lease the due rows that head their conversation's queue (oldest first), grouped by target."""
         now = self.clock.now()
+        skip = self._held_targets()
+        limit = self._claim_budget()
+        if limit == 0:
+            return {}
         async with self.uow() as tx:
             rows = await tx.claim_outbox(
-                now=now, lease_until=now + self.lease, platforms=list(self.messengers), limit=self.batch
+                now=now,
+                lease_until=now + self.lease,
+                platforms=list(self.messengers),
+                limit=limit,
+                skip_targets=skip,
             )
         by_target: dict[str, list[OutboxItem]] = defaultdict(list)
         for row in rows:
@@ -488,7 +536,9 @@ class Dispatcher:
     async def _release(self, rows: list[OutboxItem]) -> None:
         if not rows:
             return
-        async with self.uow() as tx:
-            await tx.release_outbox(ids=[row.id for row in rows if row.id is not None])
+        # Let go first: a claim that leases them again the moment the release commits must find them
+        # not ours (and give them back), never "ours already" with nobody left to send them.
         for row in rows:
             self._let_go(row.target or "", [row])
+        async with self.uow() as tx:
+            await tx.release_outbox(ids=[row.id for row in rows if row.id is not None])

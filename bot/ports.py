@@ -150,12 +150,19 @@ class Tx(Protocol):
         ...
 
     async def claim_outbox(
-        self, *, now: datetime, lease_until: datetime, platforms: Sequence[str], limit: int
+        self,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        platforms: Sequence[str],
+        limit: int,
+        skip_targets: Sequence[str] = (),
     ) -> list[OutboxItem]:
         """Lease due pending rows for delivery (oldest first), so no other worker takes them.
 
-        Only rows that head their target's queue are leased: a row behind a leased row of the same
-        target (being sent elsewhere, or held for its retry) waits, so each conversation keeps its order.
+        Only the row that heads its target's queue is leased: a row behind an earlier one of the same
+        target that is due or leased (being sent elsewhere, or held for its retry) waits, so each
+        conversation keeps its order. ``skip_targets`` are left alone (the caller is pacing them).
         """
         ...
 

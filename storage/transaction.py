@@ -447,21 +447,28 @@ class SqlTx:
         return result.rowcount
 
     async def claim_outbox(
-        self, *, now: datetime, lease_until: datetime, platforms: Sequence[str], limit: int
+        self,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        platforms: Sequence[str],
+        limit: int,
+        skip_targets: Sequence[str] = (),
     ) -> list[OutboxItem]:
         o = t.outbox.c
         ahead = t.outbox.alias("ahead")
         a = ahead.c
-        # A row waits while an earlier row of its conversation is leased: being sent by some worker,
-        # or held until its retry. That is what keeps each conversation's order through failures,
-        # retries and crashes (a dead worker's lease runs out, and its row goes first again).
-        held_ahead = (
+        # Only the head of each conversation's queue: a row waits while an earlier row of its
+        # conversation is leased (being sent by some worker, or held until its retry) or due. That is
+        # what keeps each conversation's order through failures, retries and crashes (a dead worker's
+        # lease runs out, and its row is the head again), and a pass never takes rows it must give back.
+        ahead_of_it = (
             sa.select(a.id)
             .where(
                 a.target == o.target,
                 a.status == OutboxStatus.PENDING,
                 a.id < o.id,
-                a.lease_until >= now,
+                sa.or_(a.lease_until >= now, a.due_at <= now),
             )
             .exists()
         )
@@ -472,11 +479,13 @@ class SqlTx:
                 o.due_at <= now,
                 o.platform.in_(list(platforms)),
                 sa.or_(o.lease_until.is_(None), o.lease_until < now),
-                ~held_ahead,
+                ~ahead_of_it,
             )
             .order_by(o.id)
             .limit(limit)
         )
+        if skip_targets:  # paced by this worker right now: claiming them would only give them back
+            due = due.where(o.target.not_in(list(skip_targets)))
         if self.dialect == "postgresql":
             # Claims take turns across replicas: a claim must see the leases of the one before it,
             # or two replicas could each take a different row of one conversation at the same time.

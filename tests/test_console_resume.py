@@ -65,7 +65,7 @@ def test_a_second_session_continues_the_first_ones_chat(tmp_path: Path) -> None:
     # The anonymous concern's card is in the leaders' channel, not in the reporter's DM thread.
     assert "Night shift is short two nurses" in anonymous and "Status: Open" in anonymous
     inbox = second[second.index("── @alex ──") :]
-    assert inbox.count("Your concern C-1001 is on its way to the leaders") == 1  # the first session's DM, kept
+    assert inbox.count("Your concern C-1001 is on its way to the leaders") == 1  # the first DM, kept
     assert "was acknowledged by Dana Reyes" in inbox
     assert "Night shift is short" not in inbox
 
