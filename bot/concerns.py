@@ -154,7 +154,7 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
                 text=f"Thank you for speaking up. Your concern {concern.ref} is on its way to the leaders "
                 f"of {unit.name}; "
                 f"they aim to acknowledge it within {sla}. "
-                "Updates will come here, and you can answer in this thread.",
+                "Updates will come here; to add something, reply to this message.",
             ),
             role="dm",
             msg_key=f"concern:{concern.id}:dm",

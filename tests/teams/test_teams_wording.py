@@ -212,7 +212,7 @@ async def test_a_personal_chat_is_not_called_a_thread(teams: TeamsHarness) -> No
     chat = f"a:1personal-{STAFF}"
     received = next(c for c in teams.fake.posts_to(chat) if "Updates will come here" in c.text)
     assert "thread" not in received.text
-    assert "you can answer by replying to this message" in received.text
+    assert "reply to this message" in received.text
     # The card in the leaders' channel is the root of the concern's thread: there, it says so.
     card = next(c for c in teams.fake.posts_to(LEADERS) if "Acknowledge" in json.dumps(c.body))
     assert "Reply in this thread to answer the reporter." in card.text
