@@ -157,6 +157,8 @@ TimeZoneName = Annotated[str, AfterValidator(_check_zone)]
 Slug = Annotated[str, AfterValidator(_check_slug)]
 Severity = Annotated[str, AfterValidator(_check_severity)]
 Text = Annotated[str, Field(min_length=1)]
+# The languages of the families' page (adapters/web/locale): each needs its urgent-help text.
+FAMILY_LANGUAGES = ("en", "es")
 
 
 # --- the models -------------------------------------------------------------------------------------
@@ -172,6 +174,8 @@ class Organization(_Model):
 
     name: Text
     timezone: TimeZoneName
+    # The families' page (issue 14): what to do when the patient is in danger now, per language.
+    urgent_help: dict[str, Text] = Field(default_factory=dict)
 
 
 class Person(_Model):
@@ -269,6 +273,7 @@ class Unit(_Model):
     leaders_channel: Channels | None = None
     huddles: list[HuddleSchedule] = Field(default_factory=list)
     questions: Questions = Field(default_factory=Questions)
+    family_page: bool = False  # the public /speak-up/<id> page for patients and families
 
 
 class DigestSettings(_Model):
@@ -323,6 +328,23 @@ class OrgConfig(_Model):
                 user_id = getattr(person, platform)
                 if user_id:
                     self._user_handle[(platform, user_id)] = handle
+        return self
+
+    @model_validator(mode="after")
+    def _check_family_pages(self) -> OrgConfig:
+        missing = [lang for lang in FAMILY_LANGUAGES if lang not in self.organization.urgent_help]
+        issues = [
+            _Issue(
+                ("units", index, "family_page"),
+                "a family page needs organization.urgent_help with a text for each of "
+                f"{', '.join(FAMILY_LANGUAGES)} (missing: {', '.join(missing)}), e.g. "
+                'en: "If you think the patient is in danger now, call Condition H: dial 555"',
+            )
+            for index, unit in enumerate(self.units)
+            if unit.family_page and missing
+        ]
+        if issues:
+            raise _CrossFieldError(issues[:1])
         return self
 
     @property

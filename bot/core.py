@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import concerns, home, huddles, recognition
+from bot import concerns, family, home, huddles, recognition
 from bot.clock import Clock
 from bot.commands import (
     AcknowledgeConcern,
@@ -126,4 +126,6 @@ _HANDLERS: dict[type, Any] = {
     AnswerHuddle: huddles.answer,
     GiveGoodCatch: recognition.give_good_catch,
     ShowHome: home.show_home,
+    family.RaiseFamilyConcern: family.raise_family_concern,
+    family.AnswerFamilyConcern: family.answer_family_concern,
 }

@@ -46,3 +46,16 @@ class Sealer:
         except (InvalidToken, ValueError):
             return None
         return Address(platform=data["p"], tenant=data["t"], channel=data["c"], user=data["u"])
+
+    def seal_text(self, text: str, *, at: datetime | None = None) -> str:
+        """An opaque token for a short text (a family's phone number or email)."""
+        if at is None:
+            return self._fernet.encrypt(text.encode()).decode()
+        return self._fernet.encrypt_at_time(text.encode(), int(at.timestamp())).decode()
+
+    def unseal_text(self, token: str) -> str | None:
+        """The text inside ``token``, or None if it was sealed with another key."""
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except (InvalidToken, ValueError):
+            return None

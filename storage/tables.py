@@ -280,3 +280,22 @@ sa.Index(
 sa.Index("ix_concerns_status_created", concerns.c.status, concerns.c.created_at)
 sa.Index("ix_huddle_runs_scheduled", huddle_runs.c.scheduled_for)
 sa.Index("ix_good_catches_created", good_catches.c.created_at)
+
+# --- patients and families speak up (issue 14) --------------------------------------------------
+
+# What a family member sent from a unit's public page, beside its concern: their words and the room
+# (never posted to chat), how soon, the page's language, and their contact details sealed (Fernet).
+family_concerns = sa.Table(
+    "family_concerns",
+    metadata,
+    sa.Column("concern_id", Id, sa.ForeignKey("concerns.id"), primary_key=True),
+    sa.Column("unit_id", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("urgency", sa.String(8), nullable=False),
+    sa.Column("words", sa.Text, nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("room", sa.String(16)),
+    sa.Column("contact_sealed", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_family_concerns_unit_created", "unit_id", "created_at"),
+)

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.errors import Conflict
+from bot.family import FamilyConcern
 from bot.model import (
     ANONYMOUS_IDS,
     AuditEvent,
@@ -45,6 +46,7 @@ TABLES: dict[type, sa.Table] = {
     GoodCatch: t.good_catches,
     AuditEvent: t.audit_events,
     OutboxItem: t.outbox,
+    FamilyConcern: t.family_concerns,
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from adapters.web.app import install as install_dashboard
+from adapters.web.speak_up import install as install_speak_up
 from bot.bootstrap import App
 from bot.failure_log import FailureLog
 from bot.metrics import CONTENT_TYPE
@@ -86,4 +87,5 @@ def make_web_app(app: App) -> web.Application:
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
     install_dashboard(web_app, app)
+    install_speak_up(web_app, app)
     return web_app

@@ -45,6 +45,7 @@ from bot.dashboard import (
     Viewer,
 )
 from bot.errors import NotAllowed, NotFound
+from bot.family import family_detail
 from bot.limits import AttemptLimiter
 from bot.model import ConcernType, QualityAim
 
@@ -240,8 +241,16 @@ async def concern_page(request: web.Request) -> web.StreamResponse:
     if request.path.endswith(".json"):
         return web.json_response(page.as_data(), dumps=_dumps)
     flash = request.cookies.get(FLASH)
+    family = await family_detail(_dash(request).core, ref, viewer.person)
     response = _render(
-        request, "concern.html", nav="concerns", page=page, flash=_read_flash(flash), errors={}, values={}
+        request,
+        "concern.html",
+        nav="concerns",
+        page=page,
+        flash=_read_flash(flash),
+        errors={},
+        values={},
+        family=family,
     )
     if flash:
         response.del_cookie(FLASH, path=PATH)
@@ -277,6 +286,7 @@ async def concern_action(request: web.Request) -> web.StreamResponse:
             flash=None,
             errors={f"{action}-{field}": message},
             values={},
+            family=await family_detail(dash.core, ref, viewer.person),
         )
     try:
         reply = await dash.act(viewer, ref, action, text)
