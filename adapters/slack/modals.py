@@ -208,6 +208,12 @@ def concern_form(
             "element": element,
         }
     )
+    blocks.append(
+        context(
+            "An anonymous concern reaches the leaders after a short random delay, so its timing doesn't "
+            "point to you. An *immediate* one goes at once: its timing is not hidden."
+        )
+    )
     if offer_notify:
         blocks.append(
             _checkbox(
@@ -222,7 +228,10 @@ def concern_form(
             context(
                 "Without 'notify me', nothing links an anonymous concern to you: you check for replies "
                 "with your receipt code. With it, your address is kept encrypted, apart from the concern, "
-                "only to send you a 'you have a reply' nudge."
+                "and huddlebot sends you exactly this, in your chat with it: \u201cThere is news on an "
+                "anonymous concern you raised. Read it with /concern follow-up and your receipt code.\u201d "
+                "It names no concern, but a workspace admin's export of chats could show that you raised "
+                "an anonymous concern."
             )
         )
     return _modal(CONCERN_FORM, "Raise a safety concern", blocks, meta, "Send")

@@ -158,7 +158,8 @@ def concern_form(
         text_block(
             "Anonymous: huddlebot does not record who you are. You get a receipt code, shown once, to read "
             f"the leaders' replies and answer them (*{FOLLOW_UP_DIALOG}*). "
-            "It reaches the leaders after a short random delay so its timing doesn't point to you.",
+            "It reaches the leaders after a short random delay so its timing doesn't point to you; "
+            "an immediate one goes at once, so its timing is not hidden.",
             isSubtle=True,
             size="Small",
         )
@@ -168,9 +169,12 @@ def concern_form(
             {
                 "type": "Input.Toggle",
                 "id": "notify_me",
-                "title": "Anonymous only: send me a short 'you have a reply' note. Your chat address is "
-                "kept encrypted, apart from the concern; leaders never see it, but an operator "
-                "holding the key could.",
+                "title": "Anonymous only: tell me when there is news. huddlebot then sends you, in your "
+                "chat with it, only \u201cThere is news on an anonymous concern you raised\u201d and how to "
+                "read it with your receipt code. "
+                "It names no concern, but an admin's export of chats could show that you raised an "
+                "anonymous concern. Your chat address is kept encrypted, apart from the concern; leaders "
+                "never see it, but an operator holding the key could.",
                 "value": "true" if form.notify_me else "false",
                 "wrap": True,
             }

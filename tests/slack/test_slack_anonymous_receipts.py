@@ -48,3 +48,13 @@ async def test_twenty_submissions_of_one_anonymous_form_all_show_the_same_receip
     secret = code.split("-", 2)[2]
     for trace in (STRANGER, "testuser", code, secret, secret.replace("-", "")):
         assert trace not in stored, trace
+
+
+async def test_the_form_says_what_notify_me_sends_and_that_immediate_is_not_delayed(
+    slack: SlackHarness,
+) -> None:
+    await slack.command("/concern", "", user=STRANGER)
+    form = str(slack.last_view()["blocks"])
+    assert "There is news on an anonymous concern you raised." in form  # exactly what it will send
+    assert "could show that you raised an anonymous concern" in form
+    assert "An *immediate* one goes at once: its timing is not hidden." in form
