@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     outbox = sub.add_parser("outbox", parents=[common], help="list dead-lettered deliveries")
     outbox.add_argument("--pending", action="store_true", help="list rows still waiting instead")
     sub.add_parser("seal-key", parents=[common], help="print a new HUDDLEBOT_SEAL_KEY for 'notify me'")
+    poster = sub.add_parser(
+        "poster", parents=[common], help="write a unit's printable family poster (PDF with its QR code)"
+    )
+    poster.add_argument("unit", help="the unit's id; its family_page must be on")
+    poster.add_argument("--lang", choices=["en", "es"], default="en", help="the poster's language")
+    poster.add_argument("--paper", choices=["a4", "letter"], default="a4")
+    poster.add_argument("--out", metavar="FILE", help="where to write it (default poster-UNIT-LANG.pdf)")
     link = sub.add_parser(
         "dashboard-link",
         parents=[common],
@@ -116,6 +123,10 @@ def _run(args: argparse.Namespace) -> int:
             privacy_url=args.privacy_url,
             terms_url=args.terms_url,
         )
+    if args.command == "poster":
+        return _poster(
+            config_path(args.config, settings), settings, args.unit, args.lang, args.paper, args.out
+        )
     if args.command == "seal-key":
         from bot.sealing import Sealer
 
@@ -146,6 +157,32 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "dashboard-link":
         return asyncio.run(_dashboard_link(path, settings, args.handle))
     return 2
+
+
+def _poster(path: Path, settings: Settings, unit_id: str, lang: str, paper: str, out: str | None) -> int:
+    from adapters.web.poster import page_url, poster_pdf
+
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    unit = config.find_unit(unit_id)
+    if unit is None:
+        raise SetupError(f"there is no unit '{unit_id[:40]}' in {path}: `huddlebot check-config` lists them.")
+    if not unit.family_page:
+        raise SetupError(f"{unit.name} has no family page: set `family_page: true` on it in {path} first.")
+    url = page_url(settings.public_url, unit)
+    target = Path(out or f"poster-{unit.id}-{lang}.pdf")
+    target.write_bytes(
+        poster_pdf(unit, url=url, urgent_help=config.organization.urgent_help[lang], lang=lang, paper=paper)
+    )
+    print(f"Wrote {target} ({paper.upper()}, {lang}): its QR code opens {url}")
+    if not settings.huddlebot_public_url:
+        print(
+            "Set HUDDLEBOT_PUBLIC_URL to the address families can reach before you print it.", file=sys.stderr
+        )
+    return 0
 
 
 def _check_config(path: Path) -> int:

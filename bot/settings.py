@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # the key that signs its sessions (else one is kept in the database), how long a session lasts,
     # and the smallest group any figure may rest on.
     huddlebot_dashboard_url: str | None = None
+    # Where patients and families reach the speak-up pages (the poster's QR code); default: the dashboard's.
+    huddlebot_public_url: str | None = None
     huddlebot_session_key: SecretStr | None = None
     huddlebot_session_hours: float = Field(default=12.0, gt=0)
     huddlebot_smallest_group: int = Field(default=5, ge=2)
@@ -53,6 +55,11 @@ class Settings(BaseSettings):
     def production(self) -> bool:
         """True when running for real: missing credentials are then fatal."""
         return self.huddlebot_env == "production"
+
+    @property
+    def public_url(self) -> str:
+        """Where families reach ``/speak-up/<unit>`` (``HUDDLEBOT_PUBLIC_URL``, else the dashboard's)."""
+        return (self.huddlebot_public_url or self.dashboard_url).rstrip("/")
 
     @property
     def dashboard_url(self) -> str:
