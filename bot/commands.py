@@ -21,6 +21,8 @@ class RaiseConcern:
     anonymity: str = "named"
     notify_me: bool = False
     post_anyway: bool = False  # the reporter saw the patient-identifier warning and confirmed
+    share: bool = False  # the reporter allows their own words on the stoplight (named concerns only)
+    involves_leader: bool = False  # it involves one of the unit's leaders: routed around them
     idempotency_key: str | None = None  # a platform retry carries the same key: never two concerns
 
 
@@ -59,6 +61,7 @@ class SetConcernStatus:
     ref: str
     status: str
     note: str | None = None
+    title: str | None = None  # a short title for the stoplight report
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,26 @@ class ResolveConcern:
     person: Person
     ref: str
     text: str
+    title: str | None = None  # a short title for the stoplight report
+
+
+@dataclass(frozen=True, slots=True)
+class MarkNotPossible:
+    """A leader closes a concern as not possible now, and says why (the reporter is told)."""
+
+    person: Person
+    ref: str
+    reason: str
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShowStoplight:
+    """The stoplight report ("you said, we did") of a unit, now: posted to its channel by a leader."""
+
+    person: Person
+    where: Address
+    unit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +176,7 @@ Command = (
     | ReplyToConcern
     | SetConcernStatus
     | ResolveConcern
+    | MarkNotPossible
     | ReopenConcern
     | ShowConcern
     | MessageInThread
@@ -161,4 +185,5 @@ Command = (
     | AnswerHuddle
     | GiveGoodCatch
     | ShowHome
+    | ShowStoplight
 )

@@ -11,6 +11,7 @@ from bot.commands import (
     AcknowledgeConcern,
     AnswerHuddle,
     FollowUp,
+    MarkNotPossible,
     MessageInThread,
     RaiseConcern,
     ReopenConcern,
@@ -21,13 +22,13 @@ from bot.commands import (
 )
 from bot.errors import NotAllowed, NotFound, Refusal
 from bot.model import (
+    CLOSED_STATUSES,
     Address,
     Anonymity,
     Answer,
     Concern,
     ConcernMessage,
     ConcernStatus,
-    ConcernType,
     OutboxStatus,
     Person,
     QualityAim,
@@ -39,7 +40,6 @@ from bot.policy import (
     duration_label,
     frozen_policy,
     handle_of,
-    is_leader,
     local_label,
     name_of,
     parse_choice,
@@ -49,9 +49,10 @@ from bot.policy import (
 from bot.present import concern_card
 from bot.publish import post, post_sealed, record, redraw, reply_under
 from bot.reply import Reply
-from bot.routing import leader_addresses, person_addresses, safety_officer_addresses
+from bot.routing import person_addresses, safety_officer_addresses
 from bot.text import MAX_CONCERN_CHARS, MAX_SHORT_CHARS, clean, excerpt, looks_like_phi
 from bot.views import Notice, ReporterUpdate, ThreadMessage
+from bot.visibility import card_addresses, check_can_route_around, may_lead, routed_around
 
 if TYPE_CHECKING:
     from bot.config import Unit
@@ -73,7 +74,7 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
     cleaned = clean(cmd.text, limit=MAX_CONCERN_CHARS, what="concern")
     severity = parse_choice(cmd.severity, list(Severity), Severity.MODERATE, "severity")
     category = parse_choice(cmd.category, list(QualityAim), QualityAim.SAFE, "category")
-    concern_type = parse_choice(cmd.concern_type, list(ConcernType), ConcernType.OTHER, "type")
+    concern_type = parse_choice(cmd.concern_type, list(core.config.type_labels()), "other", "type")
     anonymity = parse_choice(cmd.anonymity, list(Anonymity), Anonymity.NAMED, "anonymity level")
     anonymous = anonymity == Anonymity.ANONYMOUS
     notify = cmd.notify_me and anonymous
@@ -92,8 +93,13 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
             "Nothing was posted.",
             code="phi_warning",
         )
+    if cmd.involves_leader:
+        check_can_route_around(core, unit)
     now = core.now()
     policy = frozen_policy(core, unit, severity)
+    if cmd.involves_leader and core.config.ancestors(unit.id):
+        # Its first stop is the next tier already (``bot.visibility``): escalation starts above it.
+        policy["chain"] = policy["chain"][1:]
     delay = timedelta(0)
     if anonymous and severity != Severity.IMMEDIATE:
         low, high = core.config.escalation.anonymous_delay.min, core.config.escalation.anonymous_delay.max
@@ -117,6 +123,9 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
         # The clock starts when the leaders get the card.
         next_escalation_at=posted_at + timedelta(seconds=policy["sla_seconds"]),
         idempotency_key=cmd.idempotency_key,
+        # Only a named reporter's words can be shown on the stoplight: others show only the title.
+        share_words=cmd.share and anonymity == Anonymity.NAMED,
+        involves_leader=cmd.involves_leader,
     )
     if not anonymous:
         concern.reporter_platform = cmd.person.platform
@@ -176,7 +185,11 @@ async def announce(core: Core, tx: Tx, concern: Concern, unit: Unit, *, actor: s
     """
     assert concern.id is not None
     card = concern_card(core, concern)
-    for address in leader_addresses(core, unit):
+    officers = {a.target for a in safety_officer_addresses(core)}
+    confidential = concern.anonymity == Anonymity.CONFIDENTIAL
+    for address in card_addresses(core, concern, unit):
+        if confidential and address.target in officers:
+            continue  # the officers get the card that names a confidential reporter, below
         await post(
             tx,
             core,
@@ -186,9 +199,12 @@ async def announce(core: Core, tx: Tx, concern: Concern, unit: Unit, *, actor: s
             msg_key=f"concern:{concern.id}:card:{address.target}",
             concern_id=concern.id,
         )
-    if concern.anonymity == Anonymity.CONFIDENTIAL:
+    if confidential:
         officer_card = concern_card(core, concern, for_safety_officer=True)
-        for address in safety_officer_addresses(core):
+        around = routed_around(core, concern)
+        for address in [
+            a for h in core.config.safety_officers if h not in around for a in person_addresses(core, h)
+        ]:
             await post(
                 tx,
                 core,
@@ -275,15 +291,16 @@ def _already_received(core: Core, concern: Concern, submission: str | None) -> R
 
 async def _alert_immediate(core: Core, tx: Tx, concern: Concern, unit: Unit) -> None:
     """Stop the line: every leader of the unit and of its parent is told at once, wherever they are."""
-    handles = list(unit.leaders)
+    around = routed_around(core, concern)
+    handles = [h for h in unit.leaders if h not in around]
     parents = core.config.ancestors(unit.id)[:1]
     for parent in parents:
-        handles.extend(h for h in parent.leaders if h not in handles)
+        handles.extend(h for h in parent.leaders if h not in handles and h not in around)
     alert = Notice(
         title="Immediate concern: stop the line",
         tone="warning",
         text=f"{concern.ref} in {unit.name} ({concern.concern_type}): {excerpt(concern.text, 200)}\n"
-        f"Acknowledge it on its card in the leaders' channel ({concern.ref}).",
+        f"Acknowledge it on its card ({concern.ref}).",
     )
     for handle in handles:
         for address in person_addresses(core, handle):
@@ -334,7 +351,21 @@ def _leader_actor(core: Core, person: Person) -> str:
     return handle_of(core, person) or f"{person.platform}:{person.user_id}"
 
 
+def _require_lead(core: Core, person: Person, concern: Concern, unit: Unit, doing: str) -> None:
+    """Like ``require_leader``, and never for a leader the concern is routed around."""
+    if not may_lead(core, person, concern):
+        require_leader(core, person, unit, doing)  # the usual polite refusal for everyone else
+        raise NotAllowed(f"Only the leaders of {unit.name} can {doing}. Nothing was changed.")
+
+
 def _not_resolved(core: Core, concern: Concern, doing: str) -> None:
+    if concern.status == ConcernStatus.NOT_POSSIBLE:
+        when = local_label(core, concern.unit_id, concern.not_possible_at) if concern.not_possible_at else ""
+        raise Refusal(
+            f"{concern.ref} was closed as not possible now ({concern.not_possible_by}, {when}), so I can't "
+            f"{doing} it. If it needs more work, the reporter can reopen it.",
+            code="already_resolved",
+        )
     if concern.status == ConcernStatus.RESOLVED:
         when = local_label(core, concern.unit_id, concern.resolved_at) if concern.resolved_at else ""
         raise Refusal(
@@ -468,7 +499,7 @@ async def _acknowledge(core: Core, tx: Tx, concern: Concern, person: Person, not
 async def acknowledge(core: Core, tx: Tx, cmd: AcknowledgeConcern) -> Reply:
     """A leader acknowledges; doing it twice is harmless and says who was first."""
     concern = await load_concern(tx, cmd.ref)
-    require_leader(core, cmd.person, _unit(core, concern), f"acknowledge {concern.ref}")
+    _require_lead(core, cmd.person, concern, _unit(core, concern), f"acknowledge {concern.ref}")
     _not_resolved(core, concern, "acknowledge")
     note = clean(cmd.note, limit=MAX_SHORT_CHARS, what="note").text if cmd.note and cmd.note.strip() else None
     if concern.acknowledged_at is not None or not await _acknowledge(core, tx, concern, cmd.person, note):
@@ -520,7 +551,7 @@ async def reply(core: Core, tx: Tx, cmd: ReplyToConcern) -> Reply:
     concern = await load_concern(tx, cmd.ref)
     unit = _unit(core, concern)
     text = clean(cmd.text, limit=MAX_SHORT_CHARS, what="reply").text
-    if is_leader(core, cmd.person, unit):
+    if may_lead(core, cmd.person, concern):
         await _leader_reply(core, tx, concern, cmd.person, text)
         return Reply(
             text=f"Your reply was added to {concern.ref}. {_reporter_hears(concern)}",
@@ -550,7 +581,7 @@ async def set_status(core: Core, tx: Tx, cmd: SetConcernStatus) -> Reply:
         "in-progress",
         "status you can set (use resolve to close it)",
     )
-    require_leader(core, cmd.person, unit, f"change the status of {concern.ref}")
+    _require_lead(core, cmd.person, concern, unit, f"change the status of {concern.ref}")
     _not_resolved(core, concern, "change the status of")
     note = clean(cmd.note, limit=MAX_SHORT_CHARS, what="note").text if cmd.note and cmd.note.strip() else None
     if concern.acknowledged_at is None:
@@ -559,7 +590,9 @@ async def set_status(core: Core, tx: Tx, cmd: SetConcernStatus) -> Reply:
         return Reply(text=f"{concern.ref} is already in progress. Nothing changed.", ref=concern.ref)
     assert concern.id is not None and status == "in-progress"
     now, name = core.now(), name_of(core, cmd.person)
-    await tx.update(Concern, concern.id, status=ConcernStatus.IN_PROGRESS, updated_at=now)
+    title = _title(cmd.title) or concern.title
+    await tx.update(Concern, concern.id, status=ConcernStatus.IN_PROGRESS, title=title, updated_at=now)
+    concern.title = title
     concern.status = ConcernStatus.IN_PROGRESS
     await _say(
         core,
@@ -586,9 +619,10 @@ async def resolve(core: Core, tx: Tx, cmd: ResolveConcern) -> Reply:
     """A leader resolves with what was done; the reporter is told, the cards lose their buttons."""
     concern = await load_concern(tx, cmd.ref)
     unit = _unit(core, concern)
-    require_leader(core, cmd.person, unit, f"resolve {concern.ref}")
+    _require_lead(core, cmd.person, concern, unit, f"resolve {concern.ref}")
     _not_resolved(core, concern, "resolve")
     what = clean(cmd.text, limit=MAX_SHORT_CHARS, what="'what we did'").text
+    title = _title(cmd.title) or concern.title
     if concern.acknowledged_at is None:
         await _acknowledge(core, tx, concern, cmd.person)
     assert concern.id is not None
@@ -601,6 +635,7 @@ async def resolve(core: Core, tx: Tx, cmd: ResolveConcern) -> Reply:
         resolved_at=now,
         resolved_by=name,
         resolution=what,
+        title=title,
         next_escalation_at=None,
         nudge_at=None,
         updated_at=now,
@@ -615,6 +650,7 @@ async def resolve(core: Core, tx: Tx, cmd: ResolveConcern) -> Reply:
         name,
         what,
     )
+    concern.title = title
     await _say(core, tx, concern, "system", name, "huddlebot", f"Resolved by {name}. What we did: {what}")
     await _redraw_cards(core, tx, concern)
     await _tell_reporter(
@@ -632,6 +668,68 @@ async def resolve(core: Core, tx: Tx, cmd: ResolveConcern) -> Reply:
     )
 
 
+def _title(text: str | None) -> str | None:
+    """A leader's short title for the stoplight report (one line, 120 characters at most)."""
+    if text is None or not text.strip():
+        return None
+    return clean(" ".join(text.split()), limit=120, what="title").text
+
+
+async def not_possible(core: Core, tx: Tx, cmd: MarkNotPossible) -> Reply:
+    """A leader closes a concern as not possible now, with the reason; the reporter is told why."""
+    concern = await load_concern(tx, cmd.ref)
+    unit = _unit(core, concern)
+    _require_lead(core, cmd.person, concern, unit, f"close {concern.ref}")
+    _not_resolved(core, concern, "close")
+    if not cmd.reason or not cmd.reason.strip():
+        raise Refusal(
+            "Say why it isn't possible now: the reporter and the unit will read it. Nothing was changed.",
+            code="reason_needed",
+        )
+    why = clean(cmd.reason, limit=MAX_SHORT_CHARS, what="reason").text
+    title = _title(cmd.title) or concern.title
+    if concern.acknowledged_at is None:
+        await _acknowledge(core, tx, concern, cmd.person)
+    assert concern.id is not None
+    now, name = core.now(), name_of(core, cmd.person)
+    if not await tx.update(
+        Concern,
+        concern.id,
+        where={"resolved_at": None, "not_possible_at": None},
+        status=ConcernStatus.NOT_POSSIBLE,
+        not_possible_at=now,
+        not_possible_by=name,
+        not_possible_reason=why,
+        title=title,
+        next_escalation_at=None,
+        nudge_at=None,
+        updated_at=now,
+    ):
+        raise Refusal(
+            f"{concern.ref} was closed a moment ago by someone else. Nothing changed.",
+            code="already_resolved",
+        )
+    concern.status, concern.not_possible_at, concern.not_possible_by = ConcernStatus.NOT_POSSIBLE, now, name
+    concern.not_possible_reason, concern.title = why, title
+    await _say(core, tx, concern, "system", name, "huddlebot", f"Not possible now ({name}). Why: {why}")
+    await _redraw_cards(core, tx, concern)
+    await _tell_reporter(
+        core,
+        tx,
+        concern,
+        "not_possible",
+        f"Your concern {concern.ref} can't be acted on now, {name} says. Why: {why}\n"
+        "If you think it should be, reopen it and say why.",
+    )
+    await record(tx, core, _leader_actor(core, cmd.person), "concern.not_possible", concern_id=concern.id)
+    log.info("concern %s closed as not possible now", concern.ref)
+    return Reply(
+        text=f"{concern.ref} is closed as not possible now. {_reporter_hears(concern)}",
+        tone="success",
+        ref=concern.ref,
+    )
+
+
 async def reopen(core: Core, tx: Tx, cmd: ReopenConcern) -> Reply:
     """The reporter reopens a resolved concern (by reference, or by receipt code if anonymous)."""
     text = clean(cmd.text, limit=MAX_SHORT_CHARS, what="reason").text
@@ -644,7 +742,7 @@ async def reopen(core: Core, tx: Tx, cmd: ReopenConcern) -> Reply:
                 f"Only the person who raised {concern.ref} can reopen it. "
                 "If something is still wrong, raise a new concern with /concern."
             )
-    if concern.status != ConcernStatus.RESOLVED:
+    if concern.status not in CLOSED_STATUSES:
         return Reply(
             text=f"{concern.ref} is still open, so there is nothing to reopen. Reply to it instead.",
             ref=concern.ref,
@@ -659,10 +757,14 @@ async def reopen(core: Core, tx: Tx, cmd: ReopenConcern) -> Reply:
         resolved_by=None,
         nudge_at=now + core.config.escalation.nudge_open_after,
         resolution=None,  # the card must not say "resolved" any more; the thread keeps what was done
+        not_possible_at=None,
+        not_possible_by=None,
+        not_possible_reason=None,
         updated_at=now,
     )
     concern.status, concern.resolved_at, concern.resolved_by = ConcernStatus.ACKNOWLEDGED, None, None
-    concern.resolution = None
+    concern.resolution = concern.not_possible_reason = None
+    concern.not_possible_at = concern.not_possible_by = None
     await _reporter_reply(core, tx, concern, cmd.person, f"Reopened: {text}")
     await _redraw_cards(core, tx, concern)
     await record(
@@ -726,7 +828,7 @@ async def show(core: Core, tx: Tx, cmd: ShowConcern) -> Reply:
     """A leader, or the named reporter, sees a concern's current state."""
     concern = await load_concern(tx, cmd.ref)
     unit = _unit(core, concern)
-    if not (is_leader(core, cmd.person, unit) or _is_reporter(concern, cmd.person)):
+    if not (may_lead(core, cmd.person, concern) or _is_reporter(concern, cmd.person)):
         raise NotAllowed(
             f"Only the leaders of {unit.name} and the person who raised {concern.ref} can see it."
         )
@@ -756,7 +858,7 @@ async def message_in_thread(core: Core, tx: Tx, cmd: MessageInThread) -> Reply:
         return Reply(text="", silent=True)
     text = clean(cmd.text, limit=MAX_SHORT_CHARS, what="reply").text
     if root.role in ("card", "card_copy"):
-        if not is_leader(core, cmd.person, _unit(core, concern)):
+        if not may_lead(core, cmd.person, concern):
             return Reply(
                 text=f"Only leaders' replies in this thread reach the reporter of {concern.ref}; "
                 "yours stays in the thread only.",

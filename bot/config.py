@@ -284,6 +284,28 @@ class DigestSettings(_Model):
     at: TimeOfDay = time(8, 0)
 
 
+class StoplightSettings(_Model):
+    """When each unit's weekly stoplight report ("you said, we did") is posted (the unit's time zone)."""
+
+    enabled: bool = True
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "fri"
+    at: TimeOfDay = time(14, 0)
+
+
+# The concern types offered when the organisation file names none. Labels may be renamed and types
+# added there; a stored concern keeps its type's key, so nothing stored is ever invalidated.
+DEFAULT_CONCERN_TYPES: dict[str, str] = {
+    "falls": "Falls",
+    "medication": "Medication",
+    "equipment": "Equipment",
+    "staffing": "Staffing",
+    "infection": "Infection",
+    "violence": "Violence",
+    "respect": "Respect (disrespectful or abusive behaviour)",
+    "other": "Other",
+}
+
+
 class OrgConfig(_Model):
     """The whole organisation: people, units in their tiers, escalation timings and huddle schedules."""
 
@@ -294,6 +316,8 @@ class OrgConfig(_Model):
     huddle_grace: Duration = timedelta(hours=2)
     huddle_reminder_before: PositiveDuration = timedelta(minutes=10)
     digest: DigestSettings = Field(default_factory=DigestSettings)
+    stoplight: StoplightSettings = Field(default_factory=StoplightSettings)
+    concern_types: dict[Slug, Text] = Field(default_factory=lambda: dict(DEFAULT_CONCERN_TYPES))
     units: list[Unit]
 
     _units_by_id: dict[str, Unit] = PrivateAttr(default_factory=dict)
@@ -423,6 +447,14 @@ class OrgConfig(_Model):
         """Return the unit whose id or name is `text`, ignoring case and surrounding spaces, or None."""
         wanted = text.strip().casefold()
         return next((u for u in self.units if wanted in (u.id.casefold(), u.name.casefold())), None)
+
+    def type_labels(self) -> dict[str, str]:
+        """The concern types a reporter may choose, key to label; "other" is always one of them."""
+        return {**self.concern_types, "other": self.concern_types.get("other", "Other")}
+
+    def type_label(self, key: str) -> str:
+        """How to show a stored type: its label, or the key itself if the file no longer names it."""
+        return self.type_labels().get(key) or key
 
     def acknowledge_within(self, severity: str) -> timedelta:
         """Return how soon a concern of this severity must be acknowledged; KeyError for an unknown one."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import concerns, family, home, huddles, recognition
+from bot import concerns, family, home, huddles, recognition, stoplight
 from bot.clock import Clock
 from bot.commands import (
     AcknowledgeConcern,
@@ -20,6 +20,7 @@ from bot.commands import (
     FollowUp,
     GiveGoodCatch,
     HuddleStatus,
+    MarkNotPossible,
     MessageInThread,
     OpenHuddle,
     RaiseConcern,
@@ -29,6 +30,7 @@ from bot.commands import (
     SetConcernStatus,
     ShowConcern,
     ShowHome,
+    ShowStoplight,
 )
 from bot.config import OrgConfig
 from bot.errors import Conflict, Refusal
@@ -118,6 +120,7 @@ _HANDLERS: dict[type, Any] = {
     ReplyToConcern: concerns.reply,
     SetConcernStatus: concerns.set_status,
     ResolveConcern: concerns.resolve,
+    MarkNotPossible: concerns.not_possible,
     ReopenConcern: concerns.reopen,
     ShowConcern: concerns.show,
     MessageInThread: concerns.message_in_thread,
@@ -126,6 +129,7 @@ _HANDLERS: dict[type, Any] = {
     AnswerHuddle: huddles.answer,
     GiveGoodCatch: recognition.give_good_catch,
     ShowHome: home.show_home,
+    ShowStoplight: stoplight.show,
     family.RaiseFamilyConcern: family.raise_family_concern,
     family.AnswerFamilyConcern: family.answer_family_concern,
 }

@@ -27,6 +27,7 @@ from bot.digest import SMALLEST_GROUP
 from bot.errors import NotAllowed, NotFound
 from bot.model import (
     Anonymity,
+    CLOSED_STATUSES,
     Answer,
     AuditEvent,
     Concern,
@@ -45,6 +46,7 @@ from bot.publish import record
 from bot.read_side import ConcernFilter, RunLine, Scope
 from bot.reply import Reply
 
+from bot.visibility import hidden_units
 if TYPE_CHECKING:
     from bot.config import Unit
     from bot.core import Core
@@ -55,13 +57,20 @@ PAGE_SIZE = 50
 AGES = (timedelta(days=1), timedelta(days=7), timedelta(days=30))
 AGE_LABELS = ("Under a day", "1 to 7 days", "7 to 30 days", "Over 30 days")
 SEVERITIES = [Severity.IMMEDIATE, Severity.HIGH, Severity.MODERATE, Severity.LOW]
-STATUSES = [ConcernStatus.OPEN, ConcernStatus.ACKNOWLEDGED, ConcernStatus.IN_PROGRESS, ConcernStatus.RESOLVED]
+STATUSES = [
+    ConcernStatus.OPEN,
+    ConcernStatus.ACKNOWLEDGED,
+    ConcernStatus.IN_PROGRESS,
+    ConcernStatus.RESOLVED,
+    ConcernStatus.NOT_POSSIBLE,  # counted apart from resolved
+]
 _HISTORY = {
     "concern.raised": "Raised",
     "concern.acknowledged": "Acknowledged",
     "concern.in_progress": "In progress",
     "concern.resolved": "Resolved",
     "concern.reopened": "Reopened",
+    "concern.not_possible": "Not possible now",
     "concern.escalated": "Escalated",
 }
 
@@ -79,6 +88,7 @@ class Viewer:
     officer: bool
     led: tuple[str, ...]  # the units whose concerns they may see and act on (theirs and below)
 
+    around: tuple[str, ...] = ()  # units whose concerns about their leaders they never see (their own)
     @property
     def role(self) -> str:
         """``safety officer``, ``leader`` or ``staff``."""
@@ -92,9 +102,14 @@ class Viewer:
     def scope(self, *, own: bool = True) -> Scope:
         """The concerns this viewer may see (with ``own``, their own named and confidential ones too)."""
         if self.officer:
-            return Scope(unit_ids=None)
+            return Scope(unit_ids=None, hidden_units=self.around)
         reporter = (self.person.platform, self.person.tenant, self.person.user_id) if own else None
-        return Scope(unit_ids=self.led, reporter=reporter, reporter_handle=self.handle if own else None)
+        return Scope(
+            unit_ids=self.led,
+            reporter=reporter,
+            reporter_handle=self.handle if own else None,
+            hidden_units=self.around,
+        )
 
     def figures_units(self) -> tuple[str, ...] | None:
         """The units the figures cover (None: all of them)."""
@@ -114,6 +129,8 @@ class Viewer:
     def can_see(self, concern: Concern) -> bool:
         """True if this viewer may open ``concern``'s page."""
         return self.officer or concern.unit_id in self.led or self.is_reporter_of(concern)
+        if concern.involves_leader and concern.unit_id in self.around:  # bot.visibility
+            return False
 
     @property
     def actor(self) -> str:
@@ -126,7 +143,14 @@ def viewer_for(core: Core, person: Person) -> Viewer:
     handle = handle_of(core, person)
     officer = handle is not None and handle in core.config.safety_officers
     led = tuple(u.id for u in core.config.units if is_leader(core, person, u))
-    return Viewer(person=person, handle=handle, name=name_of(core, person), officer=officer, led=led)
+    return Viewer(
+        person=person,
+        handle=handle,
+        name=name_of(core, person),
+        officer=officer,
+        led=led,
+        around=hidden_units(core, handle),
+    )
 
 
 def reporter_shown(viewer: Viewer, concern: Concern) -> str:
@@ -410,7 +434,7 @@ class Dashboard:
         """The overview's figures for ``viewer`` (leaders and officers; others get no figures)."""
         now = self.core.now()
         units = viewer.figures_units()
-        scope = Scope(unit_ids=units)
+        scope = Scope(unit_ids=units, hidden_units=viewer.around)
         label = "every unit" if units is None else ", ".join(self._unit_name(u) for u in units)
         weeks = week_bounds(now)
         page = Overview(scope_label=label, weeks=self._week_labels(weeks))
@@ -767,7 +791,7 @@ class Dashboard:
         events = await self.reads.audit_trail(concern_id=concern.id)
         unit = self.core.config.unit(concern.unit_id)
         leads = unit is not None and is_leader(self.core, viewer.person, unit)
-        open_ = concern.status != ConcernStatus.RESOLVED
+        open_ = concern.status not in CLOSED_STATUSES
         thread = [
             ThreadLine(
                 author=self._author(viewer, concern, m.author_role, m.author_name),

@@ -16,6 +16,7 @@ from bot.policy import duration_label
 from bot.publish import post, record
 from bot.routing import leader_addresses
 from bot.views import Notice
+from bot.visibility import seen_by
 
 if TYPE_CHECKING:
     from bot.config import Unit
@@ -52,7 +53,9 @@ def _percentile(values: list[float], share: float) -> float:
 async def build(core: Core, tx: Tx, unit: Unit, *, start: datetime, end: datetime) -> Notice:
     """The digest of ``unit`` (and every unit below it) for ``[start, end)``."""
     unit_ids = [unit.id, *(u.id for u in core.config.descendants(unit.id))]
+    readers = unit.leaders  # a concern routed around one of them is not theirs to read or count
     raised = await tx.find_concerns(unit_ids=unit_ids, created_from=start, created_to=end, limit=100_000)
+    raised = [c for c in raised if seen_by(core, c, readers)]
     count = len(raised)
     lines = [f"Concerns raised: {count}"]
     if count >= SMALLEST_GROUP:
@@ -81,7 +84,11 @@ async def build(core: Core, tx: Tx, unit: Unit, *, start: datetime, end: datetim
             )
         elif values:
             lines.append(f"Time to {label}: fewer than {SMALLEST_GROUP}, not shown")
+    closed = sum(1 for c in raised if c.not_possible_at is not None)
+    if closed:  # apart from resolved: "not possible now" is a closing, not a fix
+        lines.append(f"Closed as not possible now (with the reason): {closed}")
     waiting = await tx.find_concerns(unit_ids=unit_ids, statuses=[ConcernStatus.OPEN], limit=100_000)
+    waiting = [c for c in waiting if seen_by(core, c, readers)]
     overdue = sum(1 for c in waiting if c.created_at + timedelta(seconds=c.policy["sla_seconds"]) < end)
     lines.append(f"Waiting for acknowledgement past their deadline now: {overdue}")
     runs = await tx.runs_between(unit_ids=unit_ids, start=start, end=end)

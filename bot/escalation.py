@@ -12,6 +12,7 @@ from bot.present import concern_card
 from bot.publish import post, record, reply_under
 from bot.routing import leader_addresses, person_addresses
 from bot.views import ThreadMessage
+from bot.visibility import routed_around
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -41,7 +42,8 @@ async def take_step(core: Core, tx: Tx, concern: Concern, now: datetime) -> bool
     if target_unit is not None:
         label, addresses = target_unit.name, leader_addresses(core, target_unit)
     else:
-        handles = step.get("safety_officers") or list(core.config.safety_officers)
+        around = routed_around(core, concern)
+        handles = [h for h in step.get("safety_officers") or core.config.safety_officers if h not in around]
         label = "the patient-safety officers"
         addresses = [a for handle in handles for a in person_addresses(core, handle)]
     # An anonymous concern's leaders got it after a random delay, and the exact wait would give away

@@ -15,6 +15,7 @@ from bot.present import STATUS_LABELS, reporter_label
 from bot.reply import Reply
 from bot.text import excerpt
 from bot.views import ConcernLine, HomeTab
+from bot.visibility import may_lead
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -64,7 +65,7 @@ async def open_in_my_units(*, core: Core, tx: Tx, person: Person) -> list[Concer
     if not units:
         return []
     found = await tx.find_concerns(unit_ids=units, statuses=OPEN_STATUSES, limit=OPEN_LIMIT)
-    return [_line(core, c, with_reporter=True) for c in found]
+    return [_line(core, c, with_reporter=True) for c in found if may_lead(core, person, c)]
 
 
 async def home_tab(*, core: Core, tx: Tx, person: Person) -> HomeTab:

@@ -16,6 +16,7 @@ from bot.reply import Reply
 from bot.routing import unit_channels
 from bot.text import MAX_SHORT_CHARS, clean
 from bot.views import Action, Counts, HuddlePrompt, HuddleSummary, Notice, OpenItem
+from bot.visibility import in_unit_places
 
 if TYPE_CHECKING:
     from bot.config import Unit
@@ -102,7 +103,7 @@ async def record_missed(
 async def _open_items(core: Core, tx: Tx, unit: Unit) -> list[OpenItem]:
     # The unit channel is read by everyone on the unit: list references and types, never text or reporter.
     unit_ids = [unit.id, *(u.id for u in core.config.descendants(unit.id))]
-    concerns = await tx.find_concerns(unit_ids=unit_ids, statuses=OPEN_STATUSES, limit=10)
+    concerns = in_unit_places(await tx.find_concerns(unit_ids=unit_ids, statuses=OPEN_STATUSES, limit=10))
     # An anonymous concern shows up only once its leaders have it (it waits until then: see
     # ``ConcernStatus.WAITING``), and with its day only.
     return [
@@ -185,7 +186,7 @@ async def _rollup(core: Core, tx: Tx, unit: Unit) -> list[str]:
         unit_ids=[c.id for c in children], start=now - timedelta(days=2), end=now + timedelta(seconds=1)
     )
     below = [c.id for c in children] + [d.id for c in children for d in core.config.descendants(c.id)]
-    open_concerns = await tx.find_concerns(unit_ids=below, statuses=OPEN_STATUSES, limit=5000)
+    open_concerns = in_unit_places(await tx.find_concerns(unit_ids=below, statuses=OPEN_STATUSES, limit=5000))
     lines = []
     for child in children:
         subtree = {child.id, *(d.id for d in core.config.descendants(child.id))}
@@ -257,7 +258,9 @@ async def status(core: Core, tx: Tx, cmd: HuddleStatus) -> Reply:
     """Where the unit's huddle is at, and how many concerns are open."""
     unit = resolve_unit(core, cmd.unit, cmd.where)
     run = await tx.open_run(unit_id=unit.id)
-    open_concerns = await tx.find_concerns(unit_ids=[unit.id], statuses=OPEN_STATUSES, limit=1000)
+    open_concerns = in_unit_places(
+        await tx.find_concerns(unit_ids=[unit.id], statuses=OPEN_STATUSES, limit=1000)
+    )
     unacknowledged = sum(1 for c in open_concerns if c.status == ConcernStatus.OPEN)
     lines = []
     if run is None:

@@ -73,6 +73,7 @@ class ConcernType(StrEnum):
     INFECTION = "infection"
     VIOLENCE = "violence"
     OTHER = "other"
+    RESPECT = "respect"  # disrespectful or abusive behaviour (the organisation may relabel it)
 
 
 class Anonymity(StrEnum):
@@ -91,6 +92,11 @@ class ConcernStatus(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     IN_PROGRESS = "in_progress"
     RESOLVED = "resolved"
+    NOT_POSSIBLE = "not_possible"  # closed by a leader: not possible now, with the reason
+
+
+# Closed one way or the other: nothing more to do unless the reporter reopens it.
+CLOSED_STATUSES = (ConcernStatus.RESOLVED, ConcernStatus.NOT_POSSIBLE)
 
 
 class Answer(StrEnum):
@@ -172,6 +178,15 @@ class Concern:
     nudge_at: datetime | None = None
     updated_at: datetime | None = None
     idempotency_key: str | None = None
+    # The stoplight report ("you said, we did"): the leader's short title, whether the reporter let
+    # their own words be shown there, and a "not possible now" closing with its reason.
+    title: str | None = None
+    share_words: bool = False
+    not_possible_at: datetime | None = None
+    not_possible_by: str | None = None
+    not_possible_reason: str | None = None
+    # The reporter said it involves one of the unit's own leaders: routed around them (bot.visibility).
+    involves_leader: bool = False
     id: int | None = None
 
     @property

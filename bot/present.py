@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot import actions
-from bot.model import Anonymity, Concern, ConcernStatus
+from bot.model import CLOSED_STATUSES, Anonymity, Concern, ConcernStatus
 from bot.policy import local_day_label, local_label
 from bot.views import Action, ConcernCard
 
@@ -17,6 +17,7 @@ STATUS_LABELS = {
     ConcernStatus.ACKNOWLEDGED: "Acknowledged",
     ConcernStatus.IN_PROGRESS: "In progress",
     ConcernStatus.RESOLVED: "Resolved",
+    ConcernStatus.NOT_POSSIBLE: "Not possible now",
 }
 
 
@@ -38,7 +39,7 @@ def concern_card(
     assert concern.id is not None
     unit = core.config.unit(concern.unit_id)
     buttons: list[Action] = []
-    if concern.status != ConcernStatus.RESOLVED:
+    if concern.status not in CLOSED_STATUSES:
         if concern.acknowledged_at is None:
             buttons.append(
                 Action(
@@ -88,5 +89,12 @@ def concern_card(
         resolution=concern.resolution,
         resolved_label=resolved,
         phi_flagged=concern.phi_flagged,
+        title=concern.title,
+        not_possible=(
+            f"{concern.not_possible_by}, {local_label(core, concern.unit_id, concern.not_possible_at)}. "
+            f"Why: {concern.not_possible_reason}"
+            if concern.not_possible_at is not None
+            else None
+        ),
         actions=buttons,
     )

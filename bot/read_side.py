@@ -24,6 +24,9 @@ class Scope:
     unit_ids: tuple[str, ...] | None
     reporter: tuple[str, str, str] | None = None
     reporter_handle: str | None = None
+    # Units whose concerns routed around their leaders this viewer must not see or count
+    # (``bot.visibility.hidden_units``): the units they lead themselves.
+    hidden_units: tuple[str, ...] = ()
 
     @property
     def everything(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot.model import Concern, ConcernStatus, OutboxItem
+from bot.model import CLOSED_STATUSES, Concern, OutboxItem
 from bot.present import concern_card
 from bot.publish import post, record
 from bot.routing import safety_officer_addresses
@@ -27,7 +27,7 @@ async def card_undeliverable(core: Core, row: OutboxItem) -> None:
         return
     async with core.uow() as tx:
         concern = await tx.get(Concern, row.concern_id)
-        if concern is None or concern.status == ConcernStatus.RESOLVED:
+        if concern is None or concern.status in CLOSED_STATUSES:
             return
         unit = core.config.unit(concern.unit_id)
         home = unit.name if unit else concern.unit_id

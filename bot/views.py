@@ -53,6 +53,8 @@ class ConcernCard(_View):
     resolution: str | None = None
     resolved_label: str | None = None
     phi_flagged: bool = False
+    title: str | None = None  # the leader's short title for the stoplight report
+    not_possible: str | None = None  # "who, when. Why: the reason" once closed as not possible now
     actions: list[Action] = Field(default_factory=list)
 
 
@@ -70,7 +72,9 @@ class ReporterUpdate(_View):
 
     kind: Literal["reporter_update"] = "reporter_update"
     ref: str
-    event: Literal["received", "acknowledged", "reply", "status", "resolved", "reopened", "nudge"]
+    event: Literal[
+        "received", "acknowledged", "reply", "status", "resolved", "not_possible", "reopened", "nudge"
+    ]
     text: str
 
 
@@ -135,8 +139,72 @@ class GoodCatchPost(_View):
     text: str
 
 
+class StoplightItem(_View):
+    """One line of the stoplight report.
+
+    The leader's title (or the words a named reporter allowed) and, when it may be shown, what was
+    done, the latest update or the reason.
+    """
+
+    colour: Literal["green", "yellow", "red"]
+    ref: str
+    title: str
+    detail: str | None = None
+
+
+class StoplightUnit(_View):
+    """One unit's part of the stoplight report."""
+
+    unit_name: str
+    green: list[StoplightItem] = Field(default_factory=list)
+    yellow: list[StoplightItem] = Field(default_factory=list)
+    red: list[StoplightItem] = Field(default_factory=list)
+    more: int = 0  # lines left out to keep the message within the platforms' limits
+    nothing: str | None = None  # "Nothing raised this week — thank you for your huddles."
+
+
+class Stoplight(_View):
+    """The weekly "you said, we did" report in a unit's channel (a group's: the units below it)."""
+
+    kind: Literal["stoplight"] = "stoplight"
+    title: str
+    units: list[StoplightUnit] = Field(default_factory=list)
+    legend: str = ""
+
+    def __str__(self) -> str:
+        """Plain text, a line an item.
+
+        What a Messenger without a layout of its own shows: Slack and Teams render ``str(view)`` for a
+        view they do not know, escaped and fitted to their limits.
+        """
+        marks = {"green": "🟢 Done", "yellow": "🟡 In progress", "red": "🔴 Not possible now"}
+        lines = [self.title]
+        for unit in self.units:
+            if len(self.units) > 1:
+                lines.append(f"\n{unit.unit_name}")
+            if unit.nothing:
+                lines.append(unit.nothing)
+            for colour in ("green", "yellow", "red"):
+                for item in getattr(unit, colour):
+                    lines.append(f"{marks[colour]} · {item.ref}: {item.title}")
+                    if item.detail:
+                        lines.append(f"    {item.detail}")
+            if unit.more:
+                lines.append(f"… and {unit.more} more")
+        if self.legend:
+            lines.append(f"\n{self.legend}")
+        return "\n".join(lines)
+
+
 View = Annotated[
-    Notice | ConcernCard | ThreadMessage | ReporterUpdate | HuddlePrompt | HuddleSummary | GoodCatchPost,
+    Notice
+    | ConcernCard
+    | ThreadMessage
+    | ReporterUpdate
+    | HuddlePrompt
+    | HuddleSummary
+    | GoodCatchPost
+    | Stoplight,
     Field(discriminator="kind"),
 ]
 

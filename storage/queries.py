@@ -67,6 +67,10 @@ class SqlReadSide:
                 sa.and_(
                     c.reporter_platform == platform,
                     c.reporter_tenant == tenant,
+        if scope.hidden_units:  # concerns routed around these units' leaders (bot.visibility)
+            conditions.append(
+                sa.not_(sa.and_(c.involves_leader.is_(True), c.unit_id.in_(list(scope.hidden_units))))
+            )
                     c.reporter_user_id == user_id,
                 )
             )

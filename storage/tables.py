@@ -71,6 +71,12 @@ concerns = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime),
     sa.Column("idempotency_key", sa.String(200), unique=True),
+    sa.Column("title", sa.String(200)),
+    sa.Column("share_words", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    sa.Column("not_possible_at", UTCDateTime),
+    sa.Column("not_possible_by", sa.String(200)),
+    sa.Column("not_possible_reason", sa.Text),
+    sa.Column("involves_leader", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.Index("ix_concerns_unit_status_created", "unit_id", "status", "created_at"),
     sa.Index("ix_concerns_reporter", "reporter_platform", "reporter_tenant", "reporter_user_id"),
     # The escalation scan reads only unacknowledged concerns: a partial index keeps it small.

@@ -12,6 +12,7 @@ from bot.views import (
     HuddleSummary,
     Notice,
     ReporterUpdate,
+    Stoplight,
     ThreadMessage,
     View,
 )
@@ -52,6 +53,10 @@ def render(view: View) -> str:
             lines.append(_indent(view.text, "  > "))
             if view.resolution:
                 lines.append(f"Resolved by {view.resolved_label}. What we did: {view.resolution}")
+            if view.not_possible:
+                lines.append(f"Not possible now: {view.not_possible}")
+            if view.title:
+                lines.append(f"Stoplight title: {view.title}")
             if view.actions:
                 lines.append(" ".join(f"[{a.label}]" for a in view.actions))
             return "\n".join(lines)
@@ -87,9 +92,34 @@ def render(view: View) -> str:
             return view.text
         case GoodCatchPost():
             return f"Good catch! {view.giver_label} recognised {view.recipient_label}: {view.text}"
+        case Stoplight():
+            return render_stoplight(view)
         case Notice():
             return (f"{view.title}: " if view.title else "") + view.text
     return str(view)
+
+
+_MARKS = {"green": "GREEN (done)", "yellow": "YELLOW (in progress)", "red": "RED (not possible now)"}
+
+
+def render_stoplight(view: Stoplight) -> str:
+    """The stoplight report, a section a unit."""
+    lines = [view.title]
+    for unit in view.units:
+        if len(view.units) > 1:
+            lines.append(f"  {unit.unit_name}")
+        if unit.nothing:
+            lines.append(f"    {unit.nothing}")
+        for colour in ("green", "yellow", "red"):
+            for item in getattr(unit, colour):
+                lines.append(f"    {_MARKS[colour]} {item.ref}: {item.title}")
+                if item.detail:
+                    lines.append(f"        {item.detail}")
+        if unit.more:
+            lines.append(f"    … and {unit.more} more")
+    if view.legend:
+        lines.append(f"  {view.legend}")
+    return "\n".join(lines)
 
 
 def headline(view: View, limit: int = 110) -> str:

@@ -10,12 +10,14 @@ from datetime import datetime, timedelta
 from typing import TextIO
 
 from adapters.console.messenger import ConsoleMessenger
+from adapters.console.render import render_stoplight
 from adapters.console.translate import Usage, Where, split_word, translate
 from bot.bootstrap import App
 from bot.clock import ManualClock
 from bot.config import parse_duration
 from bot.due_work import run_due_work
 from bot.model import OutboxStatus, Person
+from bot.views import Stoplight
 
 _CLOCK_KEY = "console_clock"  # where the console's time stood when a session stopped
 
@@ -26,15 +28,21 @@ Who and where
   who                       who and where you are; `units` lists the units, `people` the directory
 Speaking up
   /concern [--anonymous|--confidential] [--notify-me] [--severity low|moderate|high|immediate]
-           [--category AIM] [--type TYPE] [--unit UNIT] [--post-anyway] TEXT
+           [--category AIM] [--type TYPE] [--unit UNIT] [--post-anyway] [--share]
+           [--involves-leader] TEXT
+           --share: your words may appear on the unit's stoplight report (named concerns only)
+           --involves-leader: it involves one of the unit's leaders; it goes to the next tier and
+           the patient-safety officers instead, never to the unit's own leaders
   /concern follow-up CODE [TEXT]   (anonymous reporters: read replies, answer them)
   reopen REF-or-CODE WHY    the reporter reopens a resolved concern
   /goodcatch @HANDLE TEXT   recognise a colleague
 Huddles
-  /huddle now | /huddle status
+  /huddle now | /huddle status | /huddle stoplight [UNIT]   (the "you said, we did" report)
   answer clear|concern|goodcatch|comment [TEXT]
 Leaders
-  ack REF [NOTE] · reply REF TEXT · status REF in_progress [NOTE] · resolve REF WHAT-WE-DID · show REF
+  ack REF [NOTE] · reply REF TEXT · status REF in_progress [--title T] [NOTE] · show REF
+  resolve REF [--title T] WHAT-WE-DID · not-possible REF [--title T] REASON
+  (--title "A FEW WORDS": the short title the unit reads on the stoplight report)
 Seeing and time
   inbox                     what you received (direct messages)
   channel [UNIT]            the unit's channel and its leaders' channel, with threads
@@ -88,6 +96,8 @@ class ConsoleSession:
         if not reply.silent:
             mark = {"error": "✗", "warning": "!", "success": "✓"}.get(reply.tone, "·")
             self.output(_indent(f"← (only you) {mark} {reply.text}"))
+            if isinstance(reply.detail, Stoplight):
+                self.output(_indent(render_stoplight(reply.detail)))
         await self.app.dispatcher.deliver_all()
         return True
 

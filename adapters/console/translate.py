@@ -13,6 +13,8 @@ CONCERN_FLAGS = {
     "--named": None,
     "--notify-me": None,
     "--post-anyway": None,
+    "--share": None,
+    "--involves-leader": None,
     "--severity": "severity",
     "--category": "category",
     "--type": "concern_type",
@@ -62,6 +64,21 @@ def take_flags(text: str, allowed: dict[str, str | None]) -> tuple[dict[str, str
     return found, rest
 
 
+def take_title(text: str) -> tuple[str | None, str]:
+    """A leading ``--title WORD`` or ``--title "A FEW WORDS"``, and the text after it."""
+    text = text.strip()
+    if not text.startswith("--title"):
+        return None, text
+    rest = text.removeprefix("--title").strip()
+    if rest.startswith('"') and '"' in rest[1:]:
+        title, _, after = rest[1:].partition('"')
+        return title.strip(), after.strip()
+    word, after = split_word(rest)
+    if not word:
+        raise Usage('--title needs a value: --title "Bed alarms fixed"')
+    return word, after
+
+
 def translate(line: str, where: Where) -> c.Command:
     """The core command a console line asks for; ``Usage`` if it is malformed."""
     verb, rest = split_word(line)
@@ -96,6 +113,8 @@ def translate(line: str, where: Where) -> c.Command:
             anonymity=anonymity,
             notify_me=bool(flags.get("--notify-me")),
             post_anyway=bool(flags.get("--post-anyway")),
+            share=bool(flags.get("--share")),
+            involves_leader=bool(flags.get("--involves-leader")),
         )
     if verb == "/huddle":
         sub, tail = split_word(rest)
@@ -104,7 +123,9 @@ def translate(line: str, where: Where) -> c.Command:
             return c.OpenHuddle(person=person, where=address, unit=unit)
         if sub.lower() == "status":
             return c.HuddleStatus(person=person, where=address, unit=unit)
-        raise Usage("Usage: /huddle now | /huddle status")
+        if sub.lower() == "stoplight":
+            return c.ShowStoplight(person=person, where=address, unit=unit)
+        raise Usage("Usage: /huddle now | /huddle status | /huddle stoplight [UNIT]")
     if verb == "answer":
         answer, text = split_word(rest)
         if answer.lower() not in ("clear", "concern", "goodcatch", "comment"):
@@ -116,7 +137,10 @@ def translate(line: str, where: Where) -> c.Command:
             raise Usage("Usage: /goodcatch @HANDLE what they caught")
         return c.GiveGoodCatch(person=person, where=address, recipient=recipient, text=text, unit=where.unit)
     ref, text = split_word(rest)
-    if verb in ("ack", "reply", "status", "resolve", "reopen", "show") and not ref:
+    title = None
+    if verb in ("resolve", "not-possible"):
+        title, text = take_title(text)
+    if verb in ("ack", "reply", "status", "resolve", "reopen", "show", "not-possible") and not ref:
         raise Usage(f"Usage: {_USAGE[verb]}")
     if verb == "ack":
         return c.AcknowledgeConcern(person=person, ref=ref, note=text or None)
@@ -124,9 +148,18 @@ def translate(line: str, where: Where) -> c.Command:
         return c.ReplyToConcern(person=person, ref=ref, text=text)
     if verb == "status":
         status, note = split_word(text)
-        return c.SetConcernStatus(person=person, ref=ref, status=status or "in_progress", note=note or None)
+        if status == "--title":
+            title, rest = take_title(text)
+            status, note = split_word(rest)
+        else:
+            title, note = take_title(note)
+        return c.SetConcernStatus(
+            person=person, ref=ref, status=status or "in_progress", note=note or None, title=title
+        )
     if verb == "resolve":
-        return c.ResolveConcern(person=person, ref=ref, text=text)
+        return c.ResolveConcern(person=person, ref=ref, text=text, title=title)
+    if verb == "not-possible":
+        return c.MarkNotPossible(person=person, ref=ref, reason=text, title=title)
     if verb == "reopen":
         return c.ReopenConcern(person=person, ref=ref, text=text)
     if verb == "show":
@@ -137,8 +170,9 @@ def translate(line: str, where: Where) -> c.Command:
 _USAGE = {
     "ack": "ack REF [NOTE]",
     "reply": "reply REF TEXT",
-    "status": "status REF in_progress [NOTE]",
-    "resolve": "resolve REF WHAT-WE-DID",
+    "status": 'status REF in_progress [--title "TITLE"] [NOTE]',
+    "resolve": 'resolve REF [--title "TITLE"] WHAT-WE-DID',
+    "not-possible": 'not-possible REF [--title "TITLE"] REASON',
     "reopen": "reopen REF-or-CODE WHY",
     "show": "show REF",
 }

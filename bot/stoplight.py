@@ -1,0 +1,191 @@
+"""The stoplight report ("you said, we did"): what became of a unit's concerns this week, for the unit.
+
+Posted weekly to each unit's channel (``stoplight:`` in the organisation file, the unit's time zone),
+and on demand with ``/huddle stoplight``. Green: resolved, with what was done; yellow: in progress,
+with the latest update; red: not possible now, with the reason. A department's or executive
+channel gets the roll-up of the units below it.
+
+The unit's channel is read by everyone on the unit, so a line shows the leader's title; the
+reporter's own words only if a named reporter allowed it (``--share``); for an anonymous or
+confidential concern only the leader's title (or its type), nothing that points to the reporter.
+A concern routed around the unit's leaders (``bot.visibility``) is never on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.commands import ShowStoplight
+from bot.model import Anonymity, Concern, ConcernStatus
+from bot.policy import is_leader, resolve_unit
+from bot.publish import post, record
+from bot.reply import Reply
+from bot.routing import unit_channels
+from bot.text import excerpt
+from bot.views import Stoplight, StoplightItem, StoplightUnit
+from bot.visibility import in_unit_places
+
+if TYPE_CHECKING:
+    from bot.config import Unit
+    from bot.core import Core
+    from bot.ports import Tx
+
+log = logging.getLogger("huddlebot.stoplight")
+
+NOTHING = "Nothing raised this week — thank you for your huddles."
+PER_COLOUR = 15  # a unit's lines per colour; more are counted, not listed (chat messages have limits)
+_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_SHORT = 160
+
+
+def _label(core: Core, concern: Concern) -> str:
+    """What the unit reads about ``concern``.
+
+    Never anything that points to an anonymous or confidential reporter; a named reporter's words only
+    if they allowed it.
+    """
+    if concern.title:
+        return concern.title
+    if concern.anonymity == Anonymity.NAMED and concern.share_words:
+        return excerpt(concern.text, _SHORT)
+    return f"A concern about {core.config.type_label(concern.concern_type).lower()}"
+
+
+def _private(concern: Concern) -> bool:
+    return concern.anonymity != Anonymity.NAMED
+
+
+async def _latest_update(tx: Tx, concern: Concern) -> str | None:
+    assert concern.id is not None
+    messages = [m for m in await tx.concern_messages(concern_id=concern.id) if m.author_role == "leader"]
+    return excerpt(messages[-1].text, _SHORT) if messages else None
+
+
+async def unit_section(core: Core, tx: Tx, unit: Unit, *, start: datetime, end: datetime) -> StoplightUnit:
+    """One unit's green, yellow and red lines for ``[start, end)``."""
+    found = await tx.find_concerns(
+        unit_ids=[unit.id],
+        statuses=[ConcernStatus.RESOLVED, ConcernStatus.IN_PROGRESS, ConcernStatus.NOT_POSSIBLE],
+        limit=10_000,
+    )
+    lines: dict[str, list[StoplightItem]] = {"green": [], "yellow": [], "red": []}
+    counts = {"green": 0, "yellow": 0, "red": 0}
+    for concern in sorted(in_unit_places(found), key=lambda c: c.id or 0):
+        colour, detail = None, None
+        resolved_at = concern.resolved_at
+        if concern.status == ConcernStatus.RESOLVED and resolved_at and start < resolved_at <= end:
+            colour, detail = "green", None if _private(concern) else concern.resolution
+        elif concern.status == ConcernStatus.IN_PROGRESS:
+            colour, detail = "yellow", None if _private(concern) else await _latest_update(tx, concern)
+        elif (
+            concern.status == ConcernStatus.NOT_POSSIBLE
+            and concern.not_possible_at
+            and start < concern.not_possible_at <= end
+        ):
+            colour, detail = "red", None if _private(concern) else concern.not_possible_reason
+        if colour is None:
+            continue
+        counts[colour] += 1
+        if counts[colour] > PER_COLOUR:
+            continue
+        item = StoplightItem(
+            colour=colour,
+            ref=concern.ref,
+            title=_label(core, concern),
+            detail=excerpt(detail, _SHORT) if detail else None,
+        )
+        lines[colour].append(item)
+    return StoplightUnit(
+        unit_name=unit.name,
+        **lines,
+        more=sum(max(0, n - PER_COLOUR) for n in counts.values()),
+        nothing=None if any(counts.values()) else NOTHING,
+    )
+
+
+async def build(core: Core, tx: Tx, unit: Unit, *, start: datetime, end: datetime) -> Stoplight:
+    """The report for ``unit``'s channel.
+
+    A unit's own concerns; for a department or executive group, the roll-up of every unit below it.
+    """
+    units = [unit] if unit.tier == 1 else [unit, *core.config.descendants(unit.id)]
+    sections = [await unit_section(core, tx, u, start=start, end=end) for u in units]
+    if unit.tier > 1:  # a group's own section only when it has concerns of its own
+        sections = [s for s in sections[:1] if not s.nothing] + sections[1:]
+    zone = core.config.timezone_for(unit.id)
+    week = f"{start.astimezone(zone):%a %d %b} to {end.astimezone(zone):%a %d %b}"
+    return Stoplight(
+        title=f"You said, we did · {unit.name} · {week}",
+        units=sections,
+        legend="Green: done · Yellow: in progress · Red: not possible now, and why",
+    )
+
+
+def last_stoplight_time(core: Core, unit: Unit, now: datetime) -> datetime | None:
+    """The latest scheduled report of ``unit`` at or before ``now``, in its own time zone."""
+    settings = core.config.stoplight
+    if not settings.enabled:
+        return None
+    zone = core.config.timezone_for(unit.id)
+    local_now = now.astimezone(zone)
+    back = (local_now.weekday() - _DAYS.index(settings.day)) % 7
+    candidate = datetime.combine(local_now.date() - timedelta(days=back), settings.at, tzinfo=zone)
+    if candidate > local_now:
+        candidate = datetime.combine(candidate.date() - timedelta(days=7), settings.at, tzinfo=zone)
+    return candidate.astimezone(UTC)
+
+
+async def send_due(core: Core, now: datetime) -> int:
+    """Queue each unit's weekly report once, whichever replica gets here first.
+
+    The outbox key is the claim, as for the digest. A replica down for a day leaves that week out.
+    """
+    sent = 0
+    for unit in core.config.units:
+        at = last_stoplight_time(core, unit, now)
+        if at is None or now - at > timedelta(days=1):
+            continue
+        addresses = unit_channels(core, unit)
+        if not addresses:
+            continue
+        week = at.astimezone(core.config.timezone_for(unit.id)).date().isoformat()
+        async with core.uow() as tx:
+            if await tx.post_by_key(msg_key=f"stoplight:{unit.id}:{week}:{addresses[0].target}"):
+                continue
+            view = await build(core, tx, unit, start=at - timedelta(days=7), end=at)
+            posted = False
+            for address in addresses:
+                if await post(
+                    tx,
+                    core,
+                    address,
+                    view,
+                    role="stoplight",
+                    msg_key=f"stoplight:{unit.id}:{week}:{address.target}",
+                    once=True,
+                ):
+                    sent += 1
+                    posted = True
+            if posted:
+                await record(tx, core, "system", "stoplight.sent", unit=unit.id, week=week)
+    return sent
+
+
+async def show(core: Core, tx: Tx, cmd: ShowStoplight) -> Reply:
+    """``/huddle stoplight [UNIT]``: the last seven days' report, now.
+
+    A leader's goes to the unit's channel; anyone else sees it privately (the channel is not flooded).
+    """
+    unit = resolve_unit(core, cmd.unit, cmd.where)
+    now = core.now()
+    view = await build(core, tx, unit, start=now - timedelta(days=7), end=now)
+    if not is_leader(core, cmd.person, unit):
+        return Reply(text=view.title, detail=view)  # type: ignore[arg-type]
+    addresses = unit_channels(core, unit)
+    for address in addresses:
+        await post(tx, core, address, view, role="stoplight")
+    await record(tx, core, "system", "stoplight.posted", unit=unit.id)
+    where = "its channel" if addresses else "nowhere: the unit has no channel here"
+    return Reply(text=f"The stoplight report of {unit.name} was posted to {where}.", tone="success")
