@@ -26,8 +26,8 @@ from bot.commands import AcknowledgeConcern, ReplyToConcern, ResolveConcern
 from bot.digest import SMALLEST_GROUP
 from bot.errors import NotAllowed, NotFound
 from bot.model import (
-    Anonymity,
     CLOSED_STATUSES,
+    Anonymity,
     Answer,
     AuditEvent,
     Concern,
@@ -45,8 +45,8 @@ from bot.present import STATUS_LABELS
 from bot.publish import record
 from bot.read_side import ConcernFilter, RunLine, Scope
 from bot.reply import Reply
-
 from bot.visibility import hidden_units
+
 if TYPE_CHECKING:
     from bot.config import Unit
     from bot.core import Core
@@ -69,8 +69,8 @@ _HISTORY = {
     "concern.acknowledged": "Acknowledged",
     "concern.in_progress": "In progress",
     "concern.resolved": "Resolved",
-    "concern.reopened": "Reopened",
     "concern.not_possible": "Not possible now",
+    "concern.reopened": "Reopened",
     "concern.escalated": "Escalated",
 }
 
@@ -87,8 +87,8 @@ class Viewer:
     name: str
     officer: bool
     led: tuple[str, ...]  # the units whose concerns they may see and act on (theirs and below)
-
     around: tuple[str, ...] = ()  # units whose concerns about their leaders they never see (their own)
+
     @property
     def role(self) -> str:
         """``safety officer``, ``leader`` or ``staff``."""
@@ -128,9 +128,9 @@ class Viewer:
 
     def can_see(self, concern: Concern) -> bool:
         """True if this viewer may open ``concern``'s page."""
-        return self.officer or concern.unit_id in self.led or self.is_reporter_of(concern)
         if concern.involves_leader and concern.unit_id in self.around:  # bot.visibility
             return False
+        return self.officer or concern.unit_id in self.led or self.is_reporter_of(concern)
 
     @property
     def actor(self) -> str:

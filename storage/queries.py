@@ -56,6 +56,10 @@ class SqlReadSide:
     def _scope(scope: Scope) -> list[Any]:
         c = t.concerns.c
         conditions: list[Any] = [c.status != ConcernStatus.WAITING]
+        if scope.hidden_units:  # concerns routed around these units' leaders (bot.visibility)
+            conditions.append(
+                sa.not_(sa.and_(c.involves_leader.is_(True), c.unit_id.in_(list(scope.hidden_units))))
+            )
         if scope.unit_ids is None:
             return conditions
         either: list[Any] = []
@@ -67,10 +71,6 @@ class SqlReadSide:
                 sa.and_(
                     c.reporter_platform == platform,
                     c.reporter_tenant == tenant,
-        if scope.hidden_units:  # concerns routed around these units' leaders (bot.visibility)
-            conditions.append(
-                sa.not_(sa.and_(c.involves_leader.is_(True), c.unit_id.in_(list(scope.hidden_units))))
-            )
                     c.reporter_user_id == user_id,
                 )
             )
