@@ -169,6 +169,27 @@ class ShowHome:
     person: Person
 
 
+@dataclass(frozen=True, slots=True)
+class LogRound:
+    """A leader logs a round on a unit.
+
+    Whom they spoke with (counts only, never a patient's name); wins (each a good catch for a named
+    colleague); issues heard (each a concern raised on the staff member's behalf, the leader its
+    recorded source, or an item tracked on the stoplight); the tools or barriers the unit needs.
+    """
+
+    person: Person
+    where: Address
+    unit: str | None = None
+    staff: int = 0
+    patients: int = 0
+    families: int = 0
+    wins: tuple[tuple[str, str], ...] = ()  # (colleague's handle, what they did)
+    concerns: tuple[str, ...] = ()  # issues heard, raised as concerns ("heard on rounds")
+    tracked: tuple[str, ...] = ()  # issues heard, tracked on the stoplight (in progress)
+    barriers: tuple[str, ...] = ()
+
+
 Command = (
     RaiseConcern
     | FollowUp
@@ -186,4 +207,5 @@ Command = (
     | GiveGoodCatch
     | ShowHome
     | ShowStoplight
+    | LogRound
 )

@@ -178,6 +178,20 @@ class Organization(_Model):
     urgent_help: dict[str, Text] = Field(default_factory=dict)
 
 
+class RoundingRhythm(_Model):
+    """When a leader rounds on some units: local time in each unit's zone, on which days."""
+
+    units: list[str] = Field(min_length=1)
+    days: Days = "weekdays"
+    at: TimeOfDay
+
+    def runs_on(self, weekday: int) -> bool:
+        """Say whether the leader rounds on `weekday` (0 is Monday)."""
+        if isinstance(self.days, str):
+            return weekday in _DAY_CHOICES[self.days]
+        return _DAYS[weekday] in self.days
+
+
 class Person(_Model):
     """Someone the bot must recognise by name, with their id on each chat platform."""
 
@@ -185,6 +199,7 @@ class Person(_Model):
     slack: str | None = None
     teams: str | None = None
     email: str | None = None
+    rounding: list[RoundingRhythm] = Field(default_factory=list)  # a leader's rounding rhythm
 
 
 class AnonymousDelay(_Model):
@@ -534,6 +549,7 @@ def _cross_check(parts: _Parts) -> list[_Issue]:
         *_check_handles(parts),
         *_check_user_ids(parts),
         *_check_channels(parts),
+        *_check_rounding(parts),
     ]
     for index, unit in parts.units:
         issues += _check_huddles(index, unit)
@@ -650,6 +666,32 @@ def _check_handles(parts: _Parts) -> list[_Issue]:
         for k, handle in parts.safety_officers
         if handle not in parts.handles
     ]
+    return issues
+
+
+def _check_rounding(parts: _Parts) -> list[_Issue]:
+    """A leader rounds only on units that exist and that they lead (themselves or from a tier above)."""
+    units = dict(_units_by_id(parts))
+    issues = []
+    for handle, person in parts.people.items():
+        for r, rhythm in enumerate(person.rounding):
+            for k, unit_id in enumerate(rhythm.units):
+                path = ("people", handle, "rounding", r, "units", k)
+                if unit_id not in units:
+                    issues.append(_Issue(path, f"unknown unit {unit_id!r}{_suggest(unit_id, units)}"))
+                    continue
+                leads, seen, unit = False, set(), units.get(unit_id)
+                while unit is not None and unit.id not in seen:
+                    seen.add(unit.id)
+                    leads = leads or handle in unit.leaders
+                    unit = units.get(unit.parent) if unit.parent else None
+                if not leads:
+                    issues.append(
+                        _Issue(
+                            path,
+                            f"{handle!r} does not lead {unit_id!r} or a unit above it, so can't round there",
+                        )
+                    )
     return issues
 
 

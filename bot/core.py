@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import concerns, family, home, huddles, recognition, stoplight
+from bot import concerns, family, home, huddles, recognition, rounding, stoplight
 from bot.clock import Clock
 from bot.commands import (
     AcknowledgeConcern,
@@ -20,6 +20,7 @@ from bot.commands import (
     FollowUp,
     GiveGoodCatch,
     HuddleStatus,
+    LogRound,
     MarkNotPossible,
     MessageInThread,
     OpenHuddle,
@@ -130,6 +131,7 @@ _HANDLERS: dict[type, Any] = {
     GiveGoodCatch: recognition.give_good_catch,
     ShowHome: home.show_home,
     ShowStoplight: stoplight.show,
+    LogRound: rounding.log_round,
     family.RaiseFamilyConcern: family.raise_family_concern,
     family.AnswerFamilyConcern: family.answer_family_concern,
 }

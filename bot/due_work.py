@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot import concerns, digest, escalation, huddles, stoplight
+from bot import concerns, digest, escalation, huddles, rounding, stoplight
 from bot.outbox import DeliveryReport, Dispatcher
 from bot.schedule import occurrences_between
 
@@ -32,6 +32,7 @@ class DueWorkReport:
     closed: int = 0
     digests: int = 0
     stoplights: int = 0
+    rounding_reminders: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
 
@@ -49,6 +50,7 @@ async def run_due_work(
     await _close_due_huddles(core, now, report)
     report.digests = await digest.send_due(core, now)
     report.stoplights = await stoplight.send_due(core, now)
+    report.rounding_reminders = await rounding.send_due(core, now)
     if dispatcher is not None:
         report.delivery = await dispatcher.deliver_all()
     return report

@@ -43,6 +43,8 @@ Leaders
   ack REF [NOTE] · reply REF TEXT · status REF in_progress [--title T] [NOTE] · show REF
   resolve REF [--title T] WHAT-WE-DID · not-possible REF [--title T] REASON
   (--title "A FEW WORDS": the short title the unit reads on the stoplight report)
+  /round UNIT [--staff N] [--patients N] [--families N] [--win @HANDLE WHAT]
+         [--concern ISSUE] [--track ISSUE] [--barrier NEED]   log a leader's round (flags repeat)
 Seeing and time
   inbox                     what you received (direct messages)
   channel [UNIT]            the unit's channel and its leaders' channel, with threads

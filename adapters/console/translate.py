@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot import commands as c
@@ -126,6 +127,8 @@ def translate(line: str, where: Where) -> c.Command:
         if sub.lower() == "stoplight":
             return c.ShowStoplight(person=person, where=address, unit=unit)
         raise Usage("Usage: /huddle now | /huddle status | /huddle stoplight [UNIT]")
+    if verb == "/round":
+        return _round(rest, where)
     if verb == "answer":
         answer, text = split_word(rest)
         if answer.lower() not in ("clear", "concern", "goodcatch", "comment"):
@@ -176,6 +179,46 @@ _USAGE = {
     "reopen": "reopen REF-or-CODE WHY",
     "show": "show REF",
 }
+
+
+ROUND_USAGE = (
+    "Usage: /round UNIT [--staff N] [--patients N] [--families N] [--win @HANDLE WHAT] "
+    "[--concern ISSUE] [--track ISSUE] [--barrier NEED] (each of the last four may repeat)"
+)
+
+
+def _round(rest: str, where: Where) -> c.Command:
+    """``/round UNIT --staff 6 --win @jo caught a wrong dose --concern ... --track ... --barrier ...``."""
+    head, *parts = re.split(r"(?:^|\s)--(?=[a-z])", " " + rest)
+    unit = head.strip() or where.unit
+    counts = {"staff": 0, "patients": 0, "families": 0}
+    lists: dict[str, list[str]] = {"concern": [], "track": [], "barrier": []}
+    wins: list[tuple[str, str]] = []
+    for part in parts:
+        flag, value = split_word(part)
+        if flag in counts:
+            if not value.isdigit():
+                raise Usage(f"--{flag} needs a number. {ROUND_USAGE}")
+            counts[flag] = int(value)
+        elif flag in lists and value:
+            lists[flag].append(value)
+        elif flag == "win":
+            handle, text = split_word(value)
+            if not handle.startswith("@") or not text:
+                raise Usage(f"--win @HANDLE WHAT-THEY-DID. {ROUND_USAGE}")
+            wins.append((handle, text))
+        else:
+            raise Usage(ROUND_USAGE)
+    return c.LogRound(
+        person=where.person,
+        where=where.address,
+        unit=unit,
+        wins=tuple(wins),
+        concerns=tuple(lists["concern"]),
+        tracked=tuple(lists["track"]),
+        barriers=tuple(lists["barrier"]),
+        **counts,
+    )
 
 
 def _str(value: str | bool | None) -> str | None:

@@ -1,0 +1,217 @@
+"""Leader rounding: a reminder at each leader's rounding time, and ``/round`` to log what they heard.
+
+The rhythm is per leader in the organisation file (``people.<handle>.rounding``), in each unit's own
+time zone. A round is recorded in the audit log (``round.logged``: counts, what came of each issue)
+and its issues are kept as the unit's "last round" for the next reminder. What was heard becomes what
+the rest of huddlebot already knows: a good catch, a concern raised on rounds, or an item tracked on
+the stoplight (a concern the leader raised and marked in progress, with its title).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot import concerns, recognition
+from bot.commands import GiveGoodCatch, LogRound, RaiseConcern, SetConcernStatus
+from bot.errors import Refusal
+from bot.huddles import OPEN_STATUSES
+from bot.model import ConcernStatus
+from bot.policy import handle_of, require_leader, resolve_unit
+from bot.publish import post, record
+from bot.reply import Reply
+from bot.routing import person_addresses
+from bot.text import MAX_SHORT_CHARS, clean, excerpt
+from bot.views import Notice
+from bot.visibility import seen_by
+
+if TYPE_CHECKING:
+    from bot.config import RoundingRhythm, Unit
+    from bot.core import Core
+    from bot.ports import Tx
+
+log = logging.getLogger("huddlebot.rounding")
+
+MAX_COUNT = 500  # people spoken with on one round: more is a typing mistake
+MAX_ITEMS = 10  # wins, issues or barriers of one kind on one round
+
+
+def last_round_time(core: Core, rhythm: RoundingRhythm, unit: Unit, now: datetime) -> datetime | None:
+    """The latest scheduled round of ``rhythm`` on ``unit`` at or before ``now`` (wall clock, unit zone)."""
+    zone = core.config.timezone_for(unit.id)
+    today = now.astimezone(zone).date()
+    for back in range(8):
+        day = today - timedelta(days=back)
+        if not rhythm.runs_on(day.weekday()):
+            continue
+        # A wall-clock time: on a daylight-saving day a time in the gap is taken as the hour after
+        # it, an ambiguous one as its first occurrence; either way, once (the claim is the local date).
+        at = datetime.combine(day, rhythm.at, tzinfo=zone).astimezone(UTC)
+        if at <= now:
+            return at
+    return None
+
+
+async def send_due(core: Core, now: datetime) -> int:
+    """Send each leader their rounding reminders that fell due, once (the outbox key is the claim)."""
+    sent = 0
+    for handle, person in core.config.people.items():
+        for rhythm in person.rounding:
+            for unit_id in rhythm.units:
+                unit = core.config.unit(unit_id)
+                if unit is None:
+                    continue
+                at = last_round_time(core, rhythm, unit, now)
+                if at is None or now - at > core.config.huddle_grace:
+                    continue
+                local = at.astimezone(core.config.timezone_for(unit.id))
+                key = f"round:{handle}:{unit.id}:{local:%Y-%m-%d %H:%M}"
+                addresses = person_addresses(core, handle)
+                if not addresses:
+                    continue
+                async with core.uow() as tx:
+                    if await tx.post_by_key(msg_key=f"{key}:{addresses[0].target}"):
+                        continue
+                    view = await reminder(core, tx, handle, unit)
+                    for address in addresses:
+                        if await post(
+                            tx,
+                            core,
+                            address,
+                            view,
+                            role="rounding",
+                            msg_key=f"{key}:{address.target}",
+                            once=True,
+                        ):
+                            sent += 1
+    return sent
+
+
+async def reminder(core: Core, tx: Tx, handle: str, unit: Unit) -> Notice:
+    """What ``handle`` should follow up on ``unit``.
+
+    Open yellow and red items, the concerns waiting longest, and what they heard on their last round.
+    """
+    units = [unit.id, *(u.id for u in core.config.descendants(unit.id))]
+    found = await tx.find_concerns(
+        unit_ids=units, statuses=[*OPEN_STATUSES, ConcernStatus.NOT_POSSIBLE], limit=1000
+    )
+    found = [c for c in found if seen_by(core, c, [handle])]
+    lines = [f"Time to round on {unit.name}. Log it afterwards with /round {unit.id}."]
+
+    def about(c: object) -> str:
+        return c.title or excerpt(c.text, 80)  # type: ignore[attr-defined]
+
+    yellow = [c for c in found if c.status == ConcernStatus.IN_PROGRESS][:5]
+    red = [c for c in found if c.status == ConcernStatus.NOT_POSSIBLE][:5]
+    waiting = sorted(
+        (c for c in found if c.status in (ConcernStatus.OPEN, ConcernStatus.ACKNOWLEDGED)),
+        key=lambda c: c.created_at,
+    )[:3]
+    if yellow:
+        lines.append("In progress (yellow): " + "; ".join(f"{c.ref} {about(c)}" for c in yellow))
+    if red:
+        lines.append("Not possible now (red): " + "; ".join(f"{c.ref} {about(c)}" for c in red))
+    if waiting:
+        lines.append("Waiting longest: " + "; ".join(f"{c.ref} {about(c)}" for c in waiting))
+    last = await tx.get_meta(key=f"round:last:{handle}:{unit.id}")
+    if last:
+        heard = json.loads(last)
+        if heard.get("heard"):
+            lines.append("Last round you heard: " + "; ".join(heard["heard"]))
+    if len(lines) == 1:
+        lines.append("Nothing open to follow up there: ask what is getting in the way today.")
+    return Notice(title=f"Rounding · {unit.name}", text="\n".join(lines))
+
+
+def _items(values: tuple[str, ...], what: str) -> list[str]:
+    if len(values) > MAX_ITEMS:
+        raise Refusal(f"At most {MAX_ITEMS} {what} a round. Nothing was logged.", code="too_many")
+    return [clean(v, limit=MAX_SHORT_CHARS, what=what).text for v in values if v.strip()]
+
+
+async def log_round(core: Core, tx: Tx, cmd: LogRound) -> Reply:
+    """Record a round, and turn what was heard into good catches, concerns and tracked items."""
+    unit = resolve_unit(core, cmd.unit, cmd.where)
+    require_leader(core, cmd.person, unit, f"log a round on {unit.name}", hint="")
+    for count in (cmd.staff, cmd.patients, cmd.families):
+        if not 0 <= count <= MAX_COUNT:
+            raise Refusal(
+                f"Counts are whole numbers from 0 to {MAX_COUNT}. Nothing was logged.", code="bad_count"
+            )
+    raised = _items(cmd.concerns, "issues to raise")
+    tracked = _items(cmd.tracked, "issues to track")
+    barriers = _items(cmd.barriers, "tools or barriers")
+    if len(cmd.wins) > MAX_ITEMS:
+        raise Refusal(f"At most {MAX_ITEMS} wins a round. Nothing was logged.", code="too_many")
+    done: list[str] = []
+    for recipient, text in cmd.wins:
+        reply = await recognition.give_good_catch(
+            core,
+            tx,
+            GiveGoodCatch(person=cmd.person, where=cmd.where, recipient=recipient, text=text, unit=unit.id),
+        )
+        done.append(f"good catch for {recipient.lstrip('@')}")
+        del reply
+    refs: list[str] = []
+    for text in raised:
+        reply = await concerns.raise_concern(
+            core,
+            tx,
+            RaiseConcern(person=cmd.person, where=cmd.where, unit=unit.id, text=f"Heard on rounds: {text}"),
+        )
+        if reply.ref is None:
+            raise Refusal(reply.text, code=reply.code or "not_raised")
+        refs.append(reply.ref)
+        done.append(f"concern {reply.ref}")
+    tracked_refs: list[str] = []
+    for text in tracked:
+        reply = await concerns.raise_concern(
+            core,
+            tx,
+            RaiseConcern(person=cmd.person, where=cmd.where, unit=unit.id, text=f"Heard on rounds: {text}"),
+        )
+        assert reply.ref is not None
+        await concerns.set_status(
+            core,
+            tx,
+            SetConcernStatus(
+                person=cmd.person,
+                ref=reply.ref,
+                status="in_progress",
+                title=excerpt(text, 120),
+                note="Tracked from rounds.",
+            ),
+        )
+        tracked_refs.append(reply.ref)
+        done.append(f"tracked {reply.ref}")
+    now = core.now()
+    who = handle_of(core, cmd.person) or f"{cmd.person.platform}:{cmd.person.user_id}"
+    await record(
+        tx,
+        core,
+        who,
+        "round.logged",
+        unit=unit.id,
+        staff=cmd.staff,
+        patients=cmd.patients,
+        families=cmd.families,
+        wins=len(cmd.wins),
+        concerns=refs,
+        tracked=tracked_refs,
+        barriers=barriers,
+    )
+    heard = [*(f"{r}: {excerpt(t, 60)}" for r, t in zip(refs, raised, strict=True))]
+    heard += [f"{r} (tracked): {excerpt(t, 60)}" for r, t in zip(tracked_refs, tracked, strict=True)]
+    heard += [f"needs: {excerpt(b, 60)}" for b in barriers]
+    await tx.set_meta(
+        key=f"round:last:{who}:{unit.id}", value=json.dumps({"at": now.isoformat(), "heard": heard})
+    )
+    log.info("round logged unit=%s", unit.id)
+    spoke = f"{cmd.staff} staff, {cmd.patients} patients, {cmd.families} families"
+    return Reply(
+        text=f"Round on {unit.name} logged ({spoke})." + (f" Done: {', '.join(done)}." if done else ""),
+        tone="success",
+    )
