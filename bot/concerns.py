@@ -52,7 +52,7 @@ from bot.reply import Reply
 from bot.routing import person_addresses, safety_officer_addresses
 from bot.text import MAX_CONCERN_CHARS, MAX_SHORT_CHARS, clean, excerpt, looks_like_phi
 from bot.views import Notice, ReporterUpdate, ThreadMessage
-from bot.visibility import card_addresses, check_can_route_around, may_lead, routed_around
+from bot.visibility import card_addresses, check_can_route_around, may_lead, routed_around, routing_tier
 
 if TYPE_CHECKING:
     from bot.config import Unit
@@ -160,8 +160,8 @@ async def raise_concern(core: Core, tx: Tx, cmd: RaiseConcern) -> Reply:
             ReporterUpdate(
                 ref=concern.ref,
                 event="received",
-                text=f"Thank you for speaking up. Your concern {concern.ref} is on its way to the leaders "
-                f"of {unit.name}; "
+                text=f"Thank you for speaking up. Your concern {concern.ref} is on its way to "
+                f"{_who_gets_it(core, concern, unit)}; "
                 f"they aim to acknowledge it within {sla}. "
                 "Updates will come here; to add something, reply to this message.",
             ),
@@ -250,6 +250,12 @@ def _receipt_text(
         f"Thank you for speaking up. Your concern {concern.ref} was received for {unit.name} "
         f"({concern.severity}); its leaders aim to acknowledge it within {sla}."
     ]
+    if concern.involves_leader:
+        lines[0] = (
+            f"Thank you for speaking up. Your concern {concern.ref} about {unit.name} ({concern.severity}) "
+            f"goes to {_who_gets_it(core, concern, unit)}, never to {unit.name}'s own leaders; "
+            f"they aim to acknowledge it within {sla}."
+        )
     if code:
         lines.append(
             "It is anonymous: huddlebot did not record who you are, so nobody, IT included, can find out."
@@ -277,6 +283,15 @@ def _receipt_text(
     if removed:
         lines.append(f"({removed} invisible control character(s) were removed from the text.)")
     return "\n".join(lines)
+
+
+def _who_gets_it(core: Core, concern: Concern, unit: Unit) -> str:
+    """Whom the reporter is told their concern goes to."""
+    if not concern.involves_leader:
+        return f"the leaders of {unit.name}"
+    above = routing_tier(core, unit)
+    officers = "the patient-safety officers" if core.config.safety_officers else ""
+    return " and ".join(p for p in (f"the leaders of {above.name}" if above else "", officers) if p)
 
 
 def _already_received(core: Core, concern: Concern, submission: str | None) -> Reply:

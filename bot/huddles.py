@@ -381,7 +381,9 @@ async def _summary(core: Core, tx: Tx, run: HuddleRun, unit: Unit) -> HuddleSumm
     # Anonymous concerns are left out: a list of what was raised during this huddle would point at who.
     raised = [
         c.ref
-        for c in await tx.find_concerns(unit_ids=[unit.id], created_from=start, created_to=core.now())
+        for c in in_unit_places(
+            await tx.find_concerns(unit_ids=[unit.id], created_from=start, created_to=core.now())
+        )
         if c.anonymity != Anonymity.ANONYMOUS
     ]
     catches = [

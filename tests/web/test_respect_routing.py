@@ -18,6 +18,7 @@ WORDS = "Charge nurse mocks new grads at handover"
 
 async def test_a_concern_about_a_units_leader_is_routed_around_them(web: Web) -> None:
     h = web.harness
+    await h.run("as dana\nin 4west\n/huddle now")  # raised while 4 West's huddle is open
     out = await h.run(f"""
         as alex
         in 4west
@@ -25,15 +26,21 @@ async def test_a_concern_about_a_units_leader_is_routed_around_them(web: Web) ->
         /concern --type falls Wet floor by the ice machine
     """)
     assert "C-1001" in out
+    assert (
+        "goes to the leaders of Department of Medicine and the patient-safety officers, never to 4 West"
+        in out
+    )
     # The next tier and the officer have it; escalation starts above the department.
     assert WORDS in h.transcript("medicine-leaders")
     assert WORDS in h.transcript("@sam")
-    await quiet(h, hours=30, passes=2)  # escalations, nudges, huddles, digests, the stoplight
+    for _ in range(30):  # escalations, nudges, huddles and their summaries, the stoplight
+        await quiet(h, hours=1)
     await h.run("as lee\nack C-1001 I will meet you this week\nas dana\nack C-1001")
     # Dana: nothing in any channel she reads, any DM, any huddle prompt, digest or stoplight.
     for place in ("4west-leaders", "4west", "@dana"):
         seen = h.transcript(place)
         assert WORDS not in seen and "C-1001" not in seen, place
+    assert "Concerns raised: C-1002" in h.transcript("4west")  # the huddle summary: the other one only
     dana_out = await h.run("as dana\nshow C-1001\nreply C-1001 hi\nresolve C-1001 x\n/huddle status")
     assert WORDS not in dana_out and "Only the leaders" in dana_out
     assert "Open concerns: 1 " in dana_out  # the falls concern only
