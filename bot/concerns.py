@@ -602,6 +602,12 @@ async def set_status(core: Core, tx: Tx, cmd: SetConcernStatus) -> Reply:
     if concern.acknowledged_at is None:
         await _acknowledge(core, tx, concern, cmd.person)
     if concern.status == ConcernStatus.IN_PROGRESS:
+        title = _title(cmd.title)
+        if title and title != concern.title and concern.id is not None:
+            await tx.update(Concern, concern.id, title=title, updated_at=core.now())
+            concern.title = title
+            await _redraw_cards(core, tx, concern)
+            return Reply(text=f"{concern.ref}'s title for the stoplight is now: {title}", ref=concern.ref)
         return Reply(text=f"{concern.ref} is already in progress. Nothing changed.", ref=concern.ref)
     assert concern.id is not None and status == "in-progress"
     now, name = core.now(), name_of(core, cmd.person)

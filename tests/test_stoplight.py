@@ -65,6 +65,8 @@ async def test_weekly_stoplight_green_yellow_red_words_only_where_allowed(harnes
         as dana
         resolve C-1001 Biomed re-paired the alarms to the desk console
         status C-1002 in_progress --title "Float pool phone at night"
+        status C-1002 in_progress --title "Float pool phone, nights"
+        status C-1002 in_progress --title "Float pool phone at night"
         reply C-1002 Meeting the staffing office on Tuesday
         not-possible C-1003 --title "New hoist slings" Slings are on national back-order until March
     """)
