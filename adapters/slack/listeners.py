@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import modals
 from adapters.slack.blocks import escape, home_view, reply_blocks, reply_text
+from adapters.slack.payloads import BUTTONS
 from adapters.slack.translate import (
     SLACK,
     USAGE,
@@ -54,9 +55,6 @@ from bot.views import ConcernCard, HomeTab
 log = logging.getLogger("huddlebot.slack")
 
 SORRY = "Sorry, something went wrong on our side and nothing was changed. Please try again in a minute."
-BUTTONS = re.compile(
-    r"^(acknowledge|reply|in_progress|resolve|answer_clear|answer_concern|answer_goodcatch)$"
-)
 DM_HELP = (
     "I don't read messages here, so nothing you write here reaches anybody (workspace admins can export "
     "direct messages, so this is no place for a concern).\n"
@@ -101,6 +99,7 @@ class SlackListeners:
         bolt.event("message")(self.message)
         bolt.event("app_mention")(self.mention)
         bolt.event("app_home_opened")(self.home_opened)
+        bolt.view_closed(re.compile(".*"))(self.view_closed)
 
     def spawn(self, work: Awaitable[None], what: str) -> None:
         """Run ``work`` after the response has gone; a failure is logged by its type only."""
@@ -397,6 +396,10 @@ class SlackListeners:
         )
         if meta.run_id is not None:
             await self._run(c.AnswerHuddle(person=who, where=where, answer="goodcatch", run_id=meta.run_id))
+
+    async def view_closed(self, ack: Callable[..., Awaitable[Any]]) -> None:
+        """A form closed without sending it: nothing to do (Slack says so only if asked to)."""
+        await ack()
 
     # --- events -----------------------------------------------------------------------------------
 

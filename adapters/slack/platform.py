@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.endpoint import PATH, events_handler
+from adapters.slack.endpoint import PATH, events_handler, quiet_parser_errors
 from adapters.slack.listeners import SlackListeners
 from adapters.slack.messenger import SlackMessenger
 from adapters.slack.signature import SignatureCheck
@@ -27,8 +27,8 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     from aiohttp import web
-    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
+    from adapters.slack.socket_mode import CheckedSocketModeHandler
     from bot.bootstrap import App
 
 log = logging.getLogger("huddlebot.slack")
@@ -126,7 +126,7 @@ class SlackPlatform:
         self.messenger = SlackMessenger(client, tenant_rate=settings.slack_workspace_rate)
         self.bolt: AsyncApp | None = None
         self.listeners: SlackListeners | None = None
-        self._socket: AsyncSocketModeHandler | None = None
+        self._socket: CheckedSocketModeHandler | None = None
 
     def build_bolt(self, app: App) -> AsyncApp:
         """The Bolt app with every listener (``install`` calls it; benchmarks and tests may too)."""
@@ -146,6 +146,7 @@ class SlackPlatform:
     def install(self, web_app: web.Application, app: App) -> None:
         """Add ``POST /slack/events`` (and, with an app token, the Socket Mode connection)."""
         bolt = self.build_bolt(app)
+        quiet_parser_errors()
         secret = self.settings.slack_signing_secret
         if secret:
             web_app.router.add_post(PATH, events_handler(bolt, SignatureCheck(secret.get_secret_value())))
@@ -154,10 +155,10 @@ class SlackPlatform:
             web_app.on_cleanup.append(self._close_socket)
 
     async def _connect_socket(self, _web_app: web.Application) -> None:
-        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+        from adapters.slack.socket_mode import CheckedSocketModeHandler  # the socket client only when used
 
         assert self.bolt is not None and self.settings.slack_app_token is not None
-        self._socket = AsyncSocketModeHandler(
+        self._socket = CheckedSocketModeHandler(
             self.bolt,
             app_token=self.settings.slack_app_token.get_secret_value(),
             logger=bolt_logger(),

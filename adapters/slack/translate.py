@@ -16,9 +16,11 @@ from typing import Any
 from bot import commands as c
 from bot.actions import parse_action
 from bot.config import OrgConfig
+from bot.errors import Refusal
 from bot.model import Address, Person, concern_reference, parse_reference
 
 SLACK = "slack"
+MAX_ROW_ID = 2**63 - 1  # the largest id a database row can have (a BIGINT)
 
 USAGE = {
     "/concern": (
@@ -205,6 +207,8 @@ class OpenForm:
 def button_command(value: str, who: Person, where: Address) -> c.Command | OpenForm:
     """What a pressed button asks for (its value is parsed by ``bot.actions``; a stale one is a Refusal)."""
     action = parse_action(value)
+    if not all(_row_id(n) for n in (action.concern_id, action.run_id) if n is not None):
+        raise Refusal("That button is out of date. Please use the latest message.", code="bad_action")
     if action.concern_id is not None:
         ref = concern_reference(action.concern_id)
         match action.action:
@@ -223,6 +227,11 @@ def button_command(value: str, who: Person, where: Address) -> c.Command | OpenF
             case "answer_goodcatch":
                 return OpenForm("goodcatch", run_id=action.run_id)
     raise ValueError("unreachable: parse_action only returns known actions")
+
+
+def _row_id(value: object) -> bool:
+    """An id a row could have: a whole number from 1 to ``MAX_ROW_ID`` (a bool is not one)."""
+    return type(value) is int and 0 < value <= MAX_ROW_ID
 
 
 # --- events -------------------------------------------------------------------------------------
@@ -292,7 +301,7 @@ class FormContext:
 
         def number(key: str) -> int | None:
             value = data.get(key)
-            return value if isinstance(value, int) and not isinstance(value, bool) else None
+            return value if _row_id(value) else None
 
         return cls(
             channel=text("ch"),
