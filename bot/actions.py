@@ -40,17 +40,25 @@ def huddle_action(action: str, run_id: int) -> str:
 def parse_action(value: str) -> ActionValue:
     """Read a button value of any version; a value we cannot read is a Refusal, never a crash."""
     try:
-        data = json.loads(value)
-        version = data.get("v")
-        action = data["a"]
-    except (ValueError, TypeError, KeyError, AttributeError):
+        data = json.loads(value) if len(value) <= _MAX_VALUE else None
+        version = data.get("v")  # type: ignore[union-attr]
+        action = data["a"]  # type: ignore[index]
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         raise Refusal(
             "That button is out of date. Please use the latest message.", code="bad_action"
         ) from None
     if version != VERSION or not isinstance(action, str):
         raise Refusal("That button is out of date. Please use the latest message.", code="bad_action")
-    if action in CONCERN_ACTIONS and isinstance(data.get("concern"), int):
+    if action in CONCERN_ACTIONS and _an_id(data.get("concern")):
         return ActionValue(action=action, concern_id=data["concern"])
-    if action in HUDDLE_ACTIONS and isinstance(data.get("run"), int):
+    if action in HUDDLE_ACTIONS and _an_id(data.get("run")):
         return ActionValue(action=action, run_id=data["run"])
     raise Refusal("That button is out of date. Please use the latest message.", code="bad_action")
+
+
+_MAX_VALUE = 2000  # Slack's own limit on a button's value
+
+
+def _an_id(value: object) -> bool:
+    """A database id: an int (not a bool) from 1 to 2^63 - 1. A forged 10^30 must not reach the database."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63

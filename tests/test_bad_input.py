@@ -177,3 +177,23 @@ async def test_patient_identifiers_are_flagged_before_anything_is_stored(
     (stored,) = await rows(harness, "SELECT text, phi_flagged FROM concerns")
     assert stored["text"] == text and stored["phi_flagged"]
     assert "Note: the reporter confirmed this is safe to post" in harness.transcript("4west-leaders")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '{"v":1,"a":"acknowledge","concern":1000000000000000000000000000000}',
+        '{"v":1,"a":"acknowledge","concern":true}',
+        '{"v":1,"a":"acknowledge","concern":0}',
+        '{"v":1,"a":"answer_clear","run":-4}',
+        "[" * 5000 + "]" * 5000,
+        '{"v":1,"a":"acknowledge","concern":1,"pad":"' + "x" * 3000 + '"}',
+    ],
+)
+def test_a_forged_button_value_is_out_of_date_never_a_crash(value: str) -> None:
+    from bot.actions import parse_action
+    from bot.errors import Refusal
+
+    with pytest.raises(Refusal) as refused:
+        parse_action(value)
+    assert refused.value.code == "bad_action"

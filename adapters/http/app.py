@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.http.parser_errors import quiet_parser_errors
 from adapters.web.app import install as install_dashboard
 from adapters.web.speak_up import install as install_speak_up
 from bot.bootstrap import App
@@ -82,6 +83,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 def make_web_app(app: App) -> web.Application:
     """The web application serving ``app``."""
+    quiet_parser_errors()
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app[APP_KEY] = app
     web_app.router.add_get("/healthz", healthz)

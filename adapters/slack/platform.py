@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.endpoint import PATH, events_handler, quiet_parser_errors
+from adapters.slack.endpoint import PATH, events_handler
 from adapters.slack.listeners import SlackListeners
 from adapters.slack.messenger import SlackMessenger
 from adapters.slack.signature import SignatureCheck
@@ -146,7 +146,6 @@ class SlackPlatform:
     def install(self, web_app: web.Application, app: App) -> None:
         """Add ``POST /slack/events`` (and, with an app token, the Socket Mode connection)."""
         bolt = self.build_bolt(app)
-        quiet_parser_errors()
         secret = self.settings.slack_signing_secret
         if secret:
             web_app.router.add_post(PATH, events_handler(bolt, SignatureCheck(secret.get_secret_value())))
