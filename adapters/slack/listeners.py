@@ -33,6 +33,7 @@ from adapters.slack.translate import (
     OpenConcernForm,
     OpenForm,
     OpenGoodCatchForm,
+    ShowDashboard,
     ShowHelp,
     Usage,
     address,
@@ -50,6 +51,7 @@ from bot.core import Core
 from bot.errors import Refusal
 from bot.model import Anonymity, concern_reference
 from bot.reply import Reply
+from bot.sign_in import SignIn
 from bot.views import ConcernCard, HomeTab
 
 log = logging.getLogger("huddlebot.slack")
@@ -77,8 +79,11 @@ _FIELD_OF = {
 class SlackListeners:
     """The Bolt listeners of one workspace, wired to the core."""
 
-    def __init__(self, *, core: Core, client: AsyncWebClient, tenant: str) -> None:
+    def __init__(
+        self, *, core: Core, client: AsyncWebClient, tenant: str, sign_in: SignIn | None = None
+    ) -> None:
         self.core, self.client, self.tenant = core, client, tenant
+        self.sign_in = sign_in  # the dashboard's sign-in links (``/huddle dashboard``)
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- plumbing ---------------------------------------------------------------------------------
@@ -217,6 +222,14 @@ class SlackListeners:
             return
         if isinstance(command, ShowHelp):
             await ack(**_help(command.command))
+            return
+        if isinstance(command, ShowDashboard):  # a private link: in the ephemeral answer only
+            reply = (
+                await self.sign_in.request_link(who)
+                if self.sign_in is not None
+                else Reply(text="The dashboard isn't available on this server.", tone="error")
+            )
+            await ack(**_ephemeral_reply(reply))
             return
         await ack(**_ephemeral_reply(await self._run(command)))
 

@@ -139,7 +139,9 @@ class SlackPlatform:
             process_before_response=self.process_before_response,
             logger=bolt_logger(),
         )
-        self.listeners = SlackListeners(core=app.core, client=self.client, tenant=self.tenant)
+        self.listeners = SlackListeners(
+            core=app.core, client=self.client, tenant=self.tenant, sign_in=getattr(app, "sign_in", None)
+        )
         self.listeners.register(self.bolt)
         return self.bolt
 

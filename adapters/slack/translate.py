@@ -34,6 +34,7 @@ USAGE = {
     "/huddle": (
         "*/huddle now* [unit] — leaders: start the unit's safety huddle now.\n"
         "*/huddle status* [unit] — where today's huddle is at, and what is open.\n"
+        "*/huddle dashboard* — a private link to the dashboard: trends, open concerns, exports.\n"
         "*/huddle help* — this help."
     ),
     "/goodcatch": (
@@ -126,6 +127,11 @@ class ShowHelp:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowDashboard:
+    """``/huddle dashboard``: the person's private sign-in link to the dashboard."""
+
+
+@dataclass(frozen=True, slots=True)
 class OpenGoodCatchForm:
     """``/goodcatch`` with nothing after it: open the good-catch modal."""
 
@@ -151,10 +157,14 @@ def concern_command(
     return OpenConcernForm(prefill=words)
 
 
-def huddle_command(text: str, who: Person, where: Address, config: OrgConfig) -> c.Command | ShowHelp:
-    """What ``/huddle now|status|help [unit]`` asks for."""
+def huddle_command(
+    text: str, who: Person, where: Address, config: OrgConfig
+) -> c.Command | ShowHelp | ShowDashboard:
+    """What ``/huddle now|status|dashboard|help [unit]`` asks for."""
     sub, unit = split_word(plain_text(text, config))
     match sub.lower():
+        case "dashboard":
+            return ShowDashboard()
         case "now" | "start":
             return c.OpenHuddle(person=who, where=where, unit=unit or None)
         case "status" | "":

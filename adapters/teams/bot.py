@@ -26,6 +26,7 @@ from bot import commands as c
 from bot.core import Core
 from bot.errors import Refusal
 from bot.model import Address, Anonymity, Answer, Person, concern_reference
+from bot.sign_in import SignIn
 from bot.views import ConcernCard, Notice
 
 log = logging.getLogger("huddlebot.teams")
@@ -64,9 +65,16 @@ class TeamsBot:
     """Handles activities for one core."""
 
     def __init__(
-        self, core: Core, *, connector: BotConnector, references: References, messenger: TeamsMessenger
+        self,
+        core: Core,
+        *,
+        connector: BotConnector,
+        references: References,
+        messenger: TeamsMessenger,
+        sign_in: SignIn | None = None,
     ) -> None:
         self.core = core
+        self.sign_in = sign_in  # the dashboard's sign-in links (``dashboard``, personal chat only)
         self.connector = connector
         self.references = references
         self.messenger = messenger
@@ -126,6 +134,14 @@ class TeamsBot:
         if isinstance(command, Local):
             if command.kind == "help":
                 await self._reply_card(inbound, cards.help_card())
+            elif command.kind == "dashboard":
+                if self.sign_in is None:
+                    await self._reply_card(
+                        inbound, cards.reply_card("The dashboard isn't available here.", "error")
+                    )
+                else:
+                    link = await self.sign_in.request_link(inbound.person)
+                    await self._reply_card(inbound, cards.reply_card(link.text, link.tone))
             else:
                 tone = "error" if command.kind == "refused" else "info"
                 await self._reply_card(inbound, cards.reply_card(command.text, tone))

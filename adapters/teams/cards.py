@@ -576,6 +576,7 @@ HELP_LINES = (
     "**mine**: the concerns you raised with your name (in a personal chat). To answer the leaders about "
     "one, reply to my message about it, or write `reply C-1042 your answer`.",
     "**reopen** *C-1042 why it isn't fixed*: reopen a concern you raised that was resolved.",
+    "**dashboard**: a private link to the dashboard (in a personal chat): trends, open concerns, exports.",
     "Leaders: press **Acknowledge** on a concern card or reply in its thread; "
     "`ack`, `reply`, `status`, `resolve`, `show` *C-1042* also work.",
     "In a channel, @mention me first.",

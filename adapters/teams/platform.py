@@ -59,7 +59,11 @@ class TeamsPlatform:
         if self.references.store is None and self._store_factory is not None:
             self.references.store = self._store_factory(app)
         self.bot = TeamsBot(
-            app.core, connector=self.connector, references=self.references, messenger=self.messenger
+            app.core,
+            connector=self.connector,
+            references=self.references,
+            messenger=self.messenger,
+            sign_in=getattr(app, "sign_in", None),
         )
         web_app.router.add_post(
             ROUTE,

@@ -232,6 +232,13 @@ def _home(inbound: Inbound, rest: str) -> c.Command | Local:
     return c.ShowHome(person=inbound.person)
 
 
+def _dashboard(inbound: Inbound, rest: str) -> Local:
+    # The link signs its holder in: it goes only into the person's own chat with the bot.
+    if inbound.kind != "personal":
+        return Local("usage", "Ask me `dashboard` in our personal chat: the link is private.")
+    return Local("dashboard")
+
+
 def _whoami(inbound: Inbound, rest: str) -> Local:
     # The directory (huddlebot.yaml) needs each leader's Teams id, which Teams shows nowhere else.
     if inbound.kind != "personal":
@@ -254,6 +261,7 @@ _COMMANDS = {
     "good-catch": _goodcatch,
     "help": _help,
     "whoami": _whoami,
+    "dashboard": _dashboard,
     "mine": _home,
     "home": _home,
     "ack": _leader("ack"),
