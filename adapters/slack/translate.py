@@ -34,6 +34,7 @@ USAGE = {
     "/huddle": (
         "*/huddle now* [unit] — leaders: start the unit's safety huddle now.\n"
         "*/huddle status* [unit] — where today's huddle is at, and what is open.\n"
+        "*/huddle stoplight* [unit] — what was done about what the unit raised (leaders post it).\n"
         "*/huddle dashboard* — a private link to the dashboard: trends, open concerns, exports.\n"
         "*/huddle help* — this help."
     ),
@@ -165,6 +166,8 @@ def huddle_command(
     match sub.lower():
         case "dashboard":
             return ShowDashboard()
+        case "stoplight":
+            return c.ShowStoplight(person=who, where=where, unit=unit or None)
         case "now" | "start":
             return c.OpenHuddle(person=who, where=where, unit=unit or None)
         case "status" | "":

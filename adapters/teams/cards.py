@@ -570,7 +570,8 @@ HELP_LINES = (
     f"**{RAISE_DIALOG}** ({UNDER_THE_BOX}): the form, including **anonymous**. "
     f"**{FOLLOW_UP_DIALOG}**, there too: read the leaders' replies to an anonymous concern and answer "
     "them, with your receipt code.",
-    "**huddle now** · **huddle status**: start or check the unit's huddle "
+    "**huddle now** · **huddle status** · **huddle stoplight**: start or check the unit's huddle, or see "
+    "what was done about what the unit raised "
     "(`huddle status --unit 4west` outside the unit's channel).",
     "**goodcatch** *@colleague what they caught*: recognise a colleague.",
     "**mine**: the concerns you raised with your name (in a personal chat). To answer the leaders about "
@@ -578,7 +579,7 @@ HELP_LINES = (
     "**reopen** *C-1042 why it isn't fixed*: reopen a concern you raised that was resolved.",
     "**dashboard**: a private link to the dashboard (in a personal chat): trends, open concerns, exports.",
     "Leaders: press **Acknowledge** on a concern card or reply in its thread; "
-    "`ack`, `reply`, `status`, `resolve`, `show` *C-1042* also work.",
+    "`ack`, `reply`, `status`, `resolve`, `not-possible`, `show` *C-1042* also work.",
     "In a channel, @mention me first.",
 )
 

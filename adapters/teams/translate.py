@@ -139,7 +139,7 @@ def _concern(inbound: Inbound, rest: str) -> c.Command | Local:
 def _huddle(inbound: Inbound, rest: str) -> c.Command | Local:
     sub, rest = _word(rest)
     sub = sub.lower()
-    if sub not in ("now", "status"):
+    if sub not in ("now", "status", "stoplight"):
         return Local("usage", HUDDLE_USAGE)
     # The unit as the core's hint says it (``--unit 4west``), or plainly (``huddle status 4west``).
     rest = _normalise_dashes(rest)
@@ -152,12 +152,15 @@ def _huddle(inbound: Inbound, rest: str) -> c.Command | Local:
     unit = rest or None
     if sub == "now":
         return c.OpenHuddle(person=inbound.person, where=inbound.where, unit=unit)
+    if sub == "stoplight":
+        return c.ShowStoplight(person=inbound.person, where=inbound.where, unit=unit)
     return c.HuddleStatus(person=inbound.person, where=inbound.where, unit=unit)
 
 
 HUDDLE_USAGE = (
     "Usage: `huddle now [--unit UNIT]` starts the unit's huddle (leaders), `huddle status [--unit UNIT]` "
-    "says where today's huddle is at. In the unit's channel the unit can be left out."
+    "says where today's huddle is at, `huddle stoplight [--unit UNIT]` shows what was done about what the "
+    "unit raised. In the unit's channel the unit can be left out."
 )
 
 
@@ -207,6 +210,8 @@ def _leader(verb: str):
             return c.ResolveConcern(person=person, ref=ref, text=text)
         if verb == "reopen":
             return c.ReopenConcern(person=person, ref=ref, text=text)
+        if verb == "not-possible":
+            return c.MarkNotPossible(person=person, ref=ref, reason=text)
         return c.ShowConcern(person=person, ref=ref)
 
     return build
@@ -218,6 +223,7 @@ _LEADER_USAGE = {
     "status": "status C-1042 in_progress [note]",
     "resolve": "resolve C-1042 what we did",
     "reopen": "reopen C-1042 why it is not fixed",
+    "not-possible": "not-possible C-1042 why it cannot be done now",
     "show": "show C-1042",
 }
 
@@ -270,5 +276,6 @@ _COMMANDS = {
     "status": _leader("status"),
     "resolve": _leader("resolve"),
     "reopen": _leader("reopen"),
+    "not-possible": _leader("not-possible"),
     "show": _leader("show"),
 }
