@@ -680,7 +680,7 @@ async def resolve(core: Core, tx: Tx, cmd: ResolveConcern) -> Reply:
         concern,
         "resolved",
         f"Your concern {concern.ref} was resolved by {name}. What we did: {what}\n"
-        "If it isn't fixed, reopen it and say why.",
+        f"If it isn't fixed, reopen it: /concern reopen {concern.ref} why it isn't fixed",
     )
     await record(tx, core, _leader_actor(core, cmd.person), "concern.resolved", concern_id=concern.id)
     log.info("concern %s resolved", concern.ref)
@@ -740,7 +740,7 @@ async def not_possible(core: Core, tx: Tx, cmd: MarkNotPossible) -> Reply:
         concern,
         "not_possible",
         f"Your concern {concern.ref} can't be acted on now, {name} says. Why: {why}\n"
-        "If you think it should be, reopen it and say why.",
+        f"If you think it should be, reopen it: /concern reopen {concern.ref} why it should be",
     )
     await record(tx, core, _leader_actor(core, cmd.person), "concern.not_possible", concern_id=concern.id)
     log.info("concern %s closed as not possible now", concern.ref)

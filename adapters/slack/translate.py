@@ -29,6 +29,8 @@ USAGE = {
         "*/concern follow-up CODE* [answer] — anonymous reporters: read the leaders' replies with your "
         "receipt code, or answer them.\n"
         "*/concern show C-1042* — leaders, and whoever raised it by name: read the whole concern.\n"
+        "*/concern reopen C-1042 why* — reopen a concern you raised that was resolved (anonymous: use your "
+        "receipt code instead of the reference).\n"
         "*/concern help* — this help."
     ),
     "/huddle": (
@@ -139,7 +141,7 @@ class OpenGoodCatchForm:
 
 def concern_command(
     text: str, who: Person, config: OrgConfig
-) -> OpenConcernForm | ShowHelp | c.FollowUp | c.ShowConcern:
+) -> OpenConcernForm | ShowHelp | c.FollowUp | c.ShowConcern | c.ReopenConcern:
     """What ``/concern TEXT`` asks for. Anything that is not a sub-command is the concern itself."""
     words = plain_text(text, config).strip()
     sub, rest = split_word(words)
@@ -148,6 +150,14 @@ def concern_command(
     if sub.lower() == "show" and parse_reference(split_word(rest)[0]) is not None:
         # Only "show" and a reference: "show" before anything else is still the start of a concern.
         return c.ShowConcern(person=who, ref=split_word(rest)[0].upper())
+    if sub.lower() == "reopen" and split_word(rest)[0]:
+        # A reference, or (anonymous) a receipt code: a slash command's text is not kept in the channel.
+        ref, why = split_word(rest)
+        if not why:
+            raise Usage(
+                "/concern", "Say why it isn't fixed, after the reference: /concern reopen C-1042 why."
+            )
+        return c.ReopenConcern(person=who, ref=ref, text=why)
     if sub.lower() in ("follow-up", "followup", "follow"):
         if sub.lower() == "follow" and rest.lower().startswith("up"):
             rest = rest[2:].strip()

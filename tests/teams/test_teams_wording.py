@@ -185,7 +185,7 @@ async def test_the_resolved_update_says_how_to_reopen_and_it_works(teams: TeamsH
     chat = f"a:1personal-{STAFF}"
     resolved = next(c for c in teams.fake.posts_to(chat) if "was resolved" in c.text)
     ref = f"C-{1000 + concern['id']}"
-    assert f"If it isn't fixed, reopen it: write `reopen {ref} why it isn't fixed` to me." in resolved.text
+    assert f"If it isn't fixed, reopen it: reopen {ref} why it isn't fixed" in resolved.text
     assert "reopen it and say why" not in resolved.text
     await teams.post(teams.personal_message(f"reopen {ref} It went off again at 3am", user=STAFF))
     assert (await concern_of(teams))["status"] == "acknowledged"
