@@ -16,6 +16,8 @@ Actions taken on a page are the chat's own commands, run through ``Core.handle``
 from __future__ import annotations
 
 import dataclasses
+import operator
+from collections import namedtuple
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -351,6 +353,49 @@ class ConcernLine:
 
 
 EXPORT_FIELDS = [f.name for f in dataclasses.fields(ConcernLine)]
+_EXPORTED = operator.attrgetter(*EXPORT_FIELDS)
+
+# What ``Dashboard.line`` reads of a concern: all an export selects (``ReadSide.stream_concern_rows``).
+LINE_FIELDS = (
+    "id",
+    "unit_id",
+    "severity",
+    "category",
+    "concern_type",
+    "status",
+    "anonymity",
+    "reporter_platform",
+    "reporter_tenant",
+    "reporter_user_id",
+    "reporter_name",
+    "reporter_handle",
+    "created_at",
+    "acknowledged_at",
+    "acknowledged_by",
+    "resolved_at",
+    "resolved_by",
+    "escalation_level",
+    "text",
+    "resolution",
+)
+
+
+class _Selected(namedtuple("_Selected", LINE_FIELDS)):  # type: ignore[misc]
+    """A concern as an export selects it: ``LINE_FIELDS`` only, a row as it comes.
+
+    Enough for ``Dashboard.line``, which applies the same rules as on every page, without building a
+    whole ``Concern`` per row.
+    """
+
+    __slots__ = ()
+
+    @property
+    def ref(self) -> str:
+        return concern_reference(self.id)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return bool(self.anonymity == Anonymity.ANONYMOUS)
 
 
 @dataclass(slots=True)
@@ -396,6 +441,8 @@ class Dashboard:
         self.core, self.reads = core, reads
         self.smallest = smallest_group
         self._zones: dict[str, ZoneInfo] = {}
+        self._names: dict[str, str] = {}
+        self._names_of: Any = None
 
     # --- labels -----------------------------------------------------------------------------------
 
@@ -403,8 +450,14 @@ class Dashboard:
         return ZoneInfo(self.core.config.organization.timezone)
 
     def _unit_name(self, unit_id: str) -> str:
-        unit = self.core.config.unit(unit_id)
-        return unit.name if unit else unit_id
+        config = self.core.config
+        if self._names_of is not config:  # looked up once per unit (an export asks for every row)
+            self._names, self._names_of = {}, config
+        name = self._names.get(unit_id)
+        if name is None:
+            unit = config.unit(unit_id)
+            name = self._names[unit_id] = unit.name if unit else unit_id
+        return name
 
     def _unit_zone(self, unit_id: str) -> ZoneInfo:
         zone = self._zones.get(unit_id)
@@ -464,11 +517,13 @@ class Dashboard:
         overdue = await self.reads.overdue_acknowledgements(scope=scope, now=now)
 
         # Raised, week by week: by quality aim, by type, by unit; escalations and good catches.
+        # One pass over the twelve weeks gives every "raised" table (storage's ``raised_counts``).
+        raised = await self.reads.raised_counts(
+            scope=scope, weeks=weeks, by=("category", "concern_type", "escalated", "unit_id")
+        )
+
         async def by_week(by: str, values: Sequence[str]) -> list[list[int]]:
-            found = {
-                (p, v): count
-                for p, v, count in await self.reads.raised_by_week(scope=scope, weeks=weeks, by=by)
-            }
+            found = {(p, v): count for p, v, count in raised[by]}
             return [[found.get((p, v), 0) for p in order] for v in values]
 
         aims = [str(a) for a in QualityAim]
@@ -511,7 +566,7 @@ class Dashboard:
 
         # By unit: twelve weeks, the last seven days and the seven before.
         unit_counts: dict[str, list[int]] = {}
-        for p, unit_id, count in await self.reads.raised_by_week(scope=scope, weeks=weeks, by="unit_id"):
+        for p, unit_id, count in raised["unit_id"]:
             row = unit_counts.setdefault(unit_id, [0, 0, 0])
             row[0] += count
             if p == 0:
@@ -751,11 +806,17 @@ class Dashboard:
 
     async def export_concerns(
         self, viewer: Viewer, where: ConcernFilter, *, form: str
-    ) -> AsyncIterator[ConcernLine]:
-        """Every concern the filter matches, as the viewer may see it; the export is audited first."""
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Every concern the filter matches, as the viewer may see it, in batches of rows.
+
+        A row's values are in ``EXPORT_FIELDS`` order. The export is audited first.
+        """
         await self._audit(viewer, "dashboard.exported", what="concerns", format=form, **_described(where))
-        async for concern in self.reads.stream_concerns(scope=viewer.scope(), where=where):
-            yield self.line(viewer, concern)
+        line = self.line
+        async for batch in self.reads.stream_concern_rows(
+            scope=viewer.scope(), where=where, fields=LINE_FIELDS
+        ):
+            yield [_EXPORTED(line(viewer, _Selected._make(row))) for row in batch]  # type: ignore[arg-type]
 
     # --- one concern ----------------------------------------------------------------------------
 

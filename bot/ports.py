@@ -278,6 +278,12 @@ class ReadSide(Protocol):
         """
         ...
 
+    async def raised_counts(
+        self, *, scope: Scope, weeks: Sequence[datetime], by: Sequence[str]
+    ) -> dict[str, list[tuple[int, str, int]]]:
+        """``raised_by_week`` for each of ``by`` (known values only), read in one pass."""
+        ...
+
     async def response_times(
         self, *, scope: Scope, weeks: Sequence[datetime], now: datetime
     ) -> list[WeekTimes]:
@@ -304,6 +310,15 @@ class ReadSide(Protocol):
 
     def stream_concerns(self, *, scope: Scope, where: ConcernFilter) -> AsyncIterator[Concern]:
         """Every concern matching, newest first, fetched in batches (memory stays flat)."""
+        ...
+
+    def stream_concern_rows(
+        self, *, scope: Scope, where: ConcernFilter, fields: Sequence[str]
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Only ``fields`` (``Concern`` field names) of every concern matching, as batches of tuples.
+
+        Newest first, like ``stream_concerns``; for exports.
+        """
         ...
 
     async def audit_trail(self, *, concern_id: int) -> list[AuditEvent]:

@@ -287,6 +287,51 @@ sa.Index("ix_concerns_status_created", concerns.c.status, concerns.c.created_at)
 sa.Index("ix_huddle_runs_scheduled", huddle_runs.c.scheduled_for)
 sa.Index("ix_good_catches_created", good_catches.c.created_at)
 
+# The overview and the lists at scale (migration 0008, bench/dashboard.py at 1,000,000 concerns).
+# Open concerns, by unit and time, with what the list filters on: the open table, the overdue tile
+# and a leader's list read only these. The predicate is written out the same way in the queries.
+OPEN_CONCERNS = "status IN ('open', 'acknowledged', 'in_progress')"
+sa.Index(
+    "ix_concerns_open",
+    concerns.c.unit_id,
+    concerns.c.created_at,
+    concerns.c.severity,
+    concerns.c.status,
+    postgresql_where=sa.text(OPEN_CONCERNS),
+    sqlite_where=sa.text(OPEN_CONCERNS),
+)
+# Twelve weeks of concerns in one index-only scan (PostgreSQL): every column the overview's counts and
+# response times read, the deadline (in ``policy``) included, so no row is fetched from the table.
+sa.Index(
+    "ix_concerns_window",
+    concerns.c.created_at,
+    postgresql_include=[
+        "unit_id",
+        "category",
+        "concern_type",
+        "severity",
+        "status",
+        "escalation_level",
+        "acknowledged_at",
+        "resolved_at",
+        "policy",
+    ],
+)
+# A viewer's own concerns raised under their directory handle (the list's "own" branch).
+sa.Index(
+    "ix_concerns_reporter_handle",
+    concerns.c.reporter_handle,
+    postgresql_where=sa.text("reporter_handle IS NOT NULL"),
+    sqlite_where=sa.text("reporter_handle IS NOT NULL"),
+)
+# Huddle answers by run, index-only: who answered and how, without reading the answers' rows.
+sa.Index(
+    "ix_huddle_responses_run_answer",
+    huddle_responses.c.run_id,
+    huddle_responses.c.answer,
+    huddle_responses.c.responder_key,
+)
+
 # --- patients and families speak up (issue 14) --------------------------------------------------
 
 # What a family member sent from a unit's public page, beside its concern: their words and the room

@@ -222,7 +222,7 @@ async def concerns_export(request: web.Request) -> web.StreamResponse:
     form = "csv" if request.path.endswith(".csv") else "json"
     rows = dash.export_concerns(viewer, where, form=form)
     stamp = dash.core.now().strftime("%Y-%m-%d")
-    return await exports.stream(
+    return await exports.stream_batches(
         request, rows, form=form, filename=f"huddlebot-concerns-{stamp}", fields=EXPORT_FIELDS
     )
 

@@ -37,12 +37,6 @@ RUN_FIELDS = [
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _safe(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA):
-        return "'" + value
-    return value
-
-
 def run_row(dash: Dashboard, run: RunLine) -> dict[str, Any]:
     """A huddle run as an export row."""
     label = dash.run_label(run)
@@ -68,8 +62,32 @@ def _as_dict(row: Any, fields: list[str]) -> dict[str, Any]:
 async def stream(
     request: web.Request, rows: AsyncIterator[Any], *, form: str, filename: str, fields: list[str]
 ) -> web.StreamResponse:
-    """Send ``rows`` as a ``form`` ("csv" or "json") attachment, as they come."""
-    first = await anext(rows, None)  # runs the export's audit before the first byte goes out
+    """Send ``rows`` (records or mappings, one at a time) as a ``form`` ("csv" or "json") attachment."""
+
+    async def batches() -> AsyncIterator[list[tuple[Any, ...]]]:
+        batch: list[tuple[Any, ...]] = []
+        async for row in rows:
+            data = _as_dict(row, fields)
+            batch.append(tuple(data[name] for name in fields))
+            if len(batch) >= FLUSH_EVERY:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    return await stream_batches(request, batches(), form=form, filename=filename, fields=fields)
+
+
+async def stream_batches(
+    request: web.Request,
+    batches: AsyncIterator[list[tuple[Any, ...]]],
+    *,
+    form: str,
+    filename: str,
+    fields: list[str],
+) -> web.StreamResponse:
+    """Send ``batches`` of rows (tuples in ``fields`` order) as a ``form`` attachment, a batch at a time."""
+    first = await anext(batches, None)  # runs the export's audit before the first byte goes out
     response = web.StreamResponse(
         headers={
             **HEADERS,
@@ -79,26 +97,32 @@ async def stream(
     )
     await response.prepare(request)
     buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
     if form == "csv":
-        writer = csv.writer(buffer, lineterminator="\r\n")
         buffer.write(BOM)
         writer.writerow(fields)
     else:
         buffer.write("[")
     count = 0
-    row = first
-    while row is not None:
-        data = _as_dict(row, fields)
+    batch = first
+    while batch is not None:
         if form == "csv":
-            writer.writerow([_safe(data[name]) for name in fields])
+            writer.writerows(
+                [
+                    [("'" + v) if v.__class__ is str and v.startswith(_FORMULA) else v for v in row]
+                    for row in batch
+                ]
+            )
         else:
-            buffer.write(("," if count else "") + "\n" + json.dumps(data, ensure_ascii=False, default=str))
-        count += 1
-        if count % FLUSH_EVERY == 0:
-            await response.write(buffer.getvalue().encode("utf-8"))
-            buffer.seek(0)
-            buffer.truncate()
-        row = await anext(rows, None)
+            for row in batch:
+                data = dict(zip(fields, row, strict=True))
+                text = json.dumps(data, ensure_ascii=False, default=str)
+                buffer.write(("," if count else "") + "\n" + text)
+                count += 1
+        await response.write(buffer.getvalue().encode("utf-8"))
+        buffer.seek(0)
+        buffer.truncate()
+        batch = await anext(batches, None)
     if form == "json":
         buffer.write("\n]\n")
     await response.write(buffer.getvalue().encode("utf-8"))
