@@ -82,7 +82,7 @@ from tests.faults.slack_drill import (  # noqa: E402
     order_report,
     start_server,
 )
-from tests.replicas.drill import Replica, free_port, wait_healthy  # noqa: E402
+from tests.replicas.drill import Replica, free_port, spawn_serve, wait_healthy  # noqa: E402
 
 TEAMS_TENANT = "tenant-fanout"
 TEAMS_WINDOWS = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))  # Teams' limits in one conversation
@@ -376,24 +376,8 @@ async def start_teams_server(url: str, directory: Path, name: str) -> Replica:
         "HUDDLEBOT_TEAMS": "1",
         "HUDDLEBOT_TEAMS_TENANTS": TEAMS_TENANT,
         "HUDDLEBOT_LOG_LEVEL": "INFO",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
-    for unwanted in ("SLACK_BOT_TOKEN", "MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD", "HUDDLEBOT_ENV"):
-        environment.pop(unwanted, None)
-    handle = log.open("a")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "serve",
-        "--port",
-        str(port),
-        cwd=ROOT,
-        env=environment,
-        stdout=handle,
-        stderr=handle,
-    )
-    replica = Replica(process, port, log, handle)
+    replica = await spawn_serve(environment, port, log, drop=("SLACK_BOT_TOKEN", "MICROSOFT_APP_ID"))
     await wait_healthy(replica)
     return replica
 
