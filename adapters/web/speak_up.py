@@ -23,7 +23,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from adapters.web.security import HEADERS
+from adapters.web.security import headers_middleware
 from bot.bootstrap import App
 from bot.config import FAMILY_LANGUAGES
 from bot.errors import Refusal
@@ -359,21 +359,9 @@ async def style(request: web.Request) -> web.FileResponse:
     return web.FileResponse(Path(str(resources.files("adapters.web") / "static" / "speak_up.css")))
 
 
-@web.middleware
-async def _headers(request: web.Request, handler: Any) -> web.StreamResponse:
-    try:
-        response = await handler(request)
-    except web.HTTPException as error:
-        error.headers.update(HEADERS)
-        raise
-    if not response.prepared:
-        response.headers.update(HEADERS)
-    return response
-
-
 def make_speak_up(app: App) -> web.Application:
     """The public pages as an aiohttp sub-application (mounted at ``/speak-up``)."""
-    sub = web.Application(middlewares=[_headers], client_max_size=MAX_BODY)
+    sub = web.Application(middlewares=[headers_middleware], client_max_size=MAX_BODY)
     sub[APP_KEY] = app
     sub[PER_ADDRESS_KEY] = AttemptLimiter(*PER_ADDRESS)
     sub[PER_UNIT_KEY] = AttemptLimiter(*PER_UNIT)
