@@ -12,7 +12,7 @@ from bot.errors import Refusal
 
 VERSION = 1
 
-CONCERN_ACTIONS = ("acknowledge", "reply", "in_progress", "resolve")
+CONCERN_ACTIONS = ("acknowledge", "reply", "in_progress", "resolve", "not_possible")
 HUDDLE_ACTIONS = ("answer_clear", "answer_concern", "answer_goodcatch")
 
 

@@ -61,6 +61,13 @@ def concern_card(
         buttons.append(
             Action(id="resolve", label="Resolve", value=actions.concern_action("resolve", concern.id))
         )
+        buttons.append(
+            Action(
+                id="not_possible",
+                label="Not possible now",
+                value=actions.concern_action("not_possible", concern.id),
+            )
+        )
     acknowledged = None
     if concern.acknowledged_at is not None:
         acknowledged = (
