@@ -83,7 +83,12 @@ async def build(
     dispatcher.on_dead = partial(card_undeliverable, core)
     core.on_commit.append(dispatcher.kick)
     reads = SqlReadSide(engine)
-    dashboard = Dashboard(core, reads, smallest_group=settings.huddlebot_smallest_group)
+    dashboard = Dashboard(
+        core,
+        reads,
+        smallest_group=settings.huddlebot_smallest_group,
+        snapshot_after=settings.huddlebot_dashboard_snapshot_ms / 1000,
+    )
     session_key = settings.huddlebot_session_key
     sign_in = SignIn(
         core,

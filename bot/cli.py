@@ -320,7 +320,11 @@ async def _serve(path: Path, settings: Settings, host: str | None, port: int | N
         clock=_drill_clock(settings),
     )
     jobs = Jobs(
-        app.core, app.dispatcher, config_path=path, safety_net=timedelta(seconds=settings.huddlebot_due_every)
+        app.core,
+        app.dispatcher,
+        config_path=path,
+        safety_net=timedelta(seconds=settings.huddlebot_due_every),
+        trends=app.dashboard.trends,
     )
     jobs.start()
     web_app = make_web_app(app)

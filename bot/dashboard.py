@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from bot.commands import AcknowledgeConcern, ReplyToConcern, ResolveConcern
 from bot.digest import SMALLEST_GROUP
 from bot.errors import NotAllowed, NotFound
+from bot.family import SOURCE as FAMILY_SOURCE
 from bot.model import (
     CLOSED_STATUSES,
     Anonymity,
@@ -45,8 +46,9 @@ from bot.model import (
 from bot.policy import duration_label, handle_of, is_leader, name_of
 from bot.present import STATUS_LABELS
 from bot.publish import record
-from bot.read_side import ConcernFilter, RunLine, Scope
+from bot.read_side import STAFF_SOURCE, ConcernFilter, RunLine, Scope
 from bot.reply import Reply
+from bot.trends import WEEKS, TrendSnapshots, week_bounds
 from bot.visibility import hidden_units
 
 if TYPE_CHECKING:
@@ -54,8 +56,10 @@ if TYPE_CHECKING:
     from bot.core import Core
     from bot.ports import ReadSide
 
-WEEKS = 12
 PAGE_SIZE = 50
+# Who raised a concern: staff in chat, or a patient or family member on the unit's public page.
+SOURCES = (STAFF_SOURCE, FAMILY_SOURCE)
+SOURCE_LABELS = {STAFF_SOURCE: "Staff", FAMILY_SOURCE: "Patient or family"}
 AGES = (timedelta(days=1), timedelta(days=7), timedelta(days=30))
 AGE_LABELS = ("Under a day", "1 to 7 days", "7 to 30 days", "Over 30 days")
 SEVERITIES = [Severity.IMMEDIATE, Severity.HIGH, Severity.MODERATE, Severity.LOW]
@@ -271,12 +275,14 @@ class Overview:
     weeks: list[str]
     tiles: list[Tile] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
+    figures_as_of: str | None = None  # the twelve weeks' figures are a snapshot made then
 
     def as_data(self) -> dict[str, Any]:
         """The overview as JSON-ready data."""
         return {
             "scope": self.scope_label,
             "weeks": self.weeks,
+            "figures_as_of": self.figures_as_of,
             "tiles": [
                 {
                     "label": t.label,
@@ -288,11 +294,6 @@ class Overview:
             ],
             "tables": [t.as_data() for t in self.tables],
         }
-
-
-def week_bounds(now: datetime, weeks: int = WEEKS) -> list[datetime]:
-    """Boundaries of the last ``weeks`` periods of seven days ending now, newest first."""
-    return [now - timedelta(days=7 * i) for i in range(weeks + 1)]
 
 
 # --- concerns -----------------------------------------------------------------------------------
@@ -307,6 +308,7 @@ class FilterForm:
     severities: list[str] = field(default_factory=list)
     aims: list[str] = field(default_factory=list)
     types: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
     raised_from: str = ""
     raised_to: str = ""
     words: str = ""
@@ -319,6 +321,7 @@ class FilterForm:
         pairs += [("severity", s) for s in self.severities]
         pairs += [("aim", s) for s in self.aims]
         pairs += [("type", s) for s in self.types]
+        pairs += [("source", s) for s in self.sources]
         if self.raised_from:
             pairs.append(("from", self.raised_from))
         if self.raised_to:
@@ -340,6 +343,7 @@ class ConcernLine:
     concern_type: str
     status: str
     anonymity: str
+    source: str  # SOURCES: "staff" or "patient_family"
     reporter: str
     raised: str
     raised_at: str
@@ -377,6 +381,7 @@ LINE_FIELDS = (
     "escalation_level",
     "text",
     "resolution",
+    "source",  # not a column of concerns: the family table's, by its key (``stream_concern_rows``)
 )
 
 
@@ -437,9 +442,17 @@ class ConcernPage:
 class Dashboard:
     """The pages' use cases over the read side; the web adapter renders what these return."""
 
-    def __init__(self, core: Core, reads: ReadSide, *, smallest_group: int = SMALLEST_GROUP) -> None:
+    def __init__(
+        self,
+        core: Core,
+        reads: ReadSide,
+        *,
+        smallest_group: int = SMALLEST_GROUP,
+        snapshot_after: float = 0.1,
+    ) -> None:
         self.core, self.reads = core, reads
         self.smallest = smallest_group
+        self.trends = TrendSnapshots(core, reads, snapshot_after=snapshot_after)
         self._zones: dict[str, ZoneInfo] = {}
         self._names: dict[str, str] = {}
         self._names_of: Any = None
@@ -471,6 +484,9 @@ class Dashboard:
             return ""
         local = instant.astimezone(self._unit_zone(unit_id))
         return local.strftime("%a %d %b %Y") if day_only else local.strftime("%a %d %b %Y %H:%M %Z")
+
+    def _when_org(self, instant: datetime) -> str:
+        return instant.astimezone(self._zone()).strftime("%a %d %b %Y %H:%M:%S %Z")
 
     def _week_labels(self, bounds: list[datetime]) -> list[str]:
         zone = self._zone()
@@ -516,11 +532,14 @@ class Dashboard:
         )
         overdue = await self.reads.overdue_acknowledgements(scope=scope, now=now)
 
-        # Raised, week by week: by quality aim, by type, by unit; escalations and good catches.
-        # One pass over the twelve weeks gives every "raised" table (storage's ``raised_counts``).
-        raised = await self.reads.raised_counts(
-            scope=scope, weeks=weeks, by=("category", "concern_type", "escalated", "unit_id")
-        )
+        # Raised, week by week: by quality aim, by type, by unit; escalations and good catches; the
+        # response times and huddles below. Twelve weeks' figures: a snapshot when slow to count.
+        trends = await self.trends.get(units, viewer.around, weeks)
+        if trends.kept:
+            weeks = trends.weeks
+            page.weeks = self._week_labels(weeks)
+            page.figures_as_of = self._when_org(trends.made_at)
+        raised = trends.raised
 
         async def by_week(by: str, values: Sequence[str]) -> list[list[int]]:
             found = {(p, v): count for p, v, count in raised[by]}
@@ -532,7 +551,7 @@ class Dashboard:
         by_type = await by_week("concern_type", types)
         escalated = (await by_week("escalated", ["yes"]))[0]
         totals = [sum(col) for col in zip(*by_aim, strict=True)]
-        catches = dict(await self.reads.good_catches_by_week(unit_ids=units, weeks=weeks))
+        catches = trends.catches
         catch_row = [catches.get(p, 0) for p in order]
         weekly_cells = count_cells([totals, escalated, catch_row], small)
         page.tables.append(
@@ -589,7 +608,7 @@ class Dashboard:
             )
 
         # Time to acknowledge and to resolve, against the deadlines.
-        times = {w.week: w for w in await self.reads.response_times(scope=scope, weeks=weeks, now=now)}
+        times = trends.times
         rows = []
         for i, p in enumerate(order):
             w = times.get(p)
@@ -614,7 +633,7 @@ class Dashboard:
         )
 
         # Huddles held and missed, and who answered, by unit (twelve weeks).
-        huddles = await self.reads.huddles_by_unit(unit_ids=units, start=weeks[-1], end=now)
+        huddles = list(trends.huddles)
         if huddles:
             huddles.sort(key=lambda h: self._unit_name(h.unit_id))
             counts = [[h.held, h.missed, h.answers] for h in huddles]
@@ -718,6 +737,7 @@ class Dashboard:
         severities = many("severity", [str(s) for s in SEVERITIES])
         aims = many("aim", [str(a) for a in QualityAim])
         types = many("type", [str(t) for t in ConcernType])
+        sources = many("source", SOURCES)
         words = one("q")[:200]
         unit_ids: tuple[str, ...] | None = None
         if unit:
@@ -747,6 +767,7 @@ class Dashboard:
             severities=severities,
             aims=aims,
             types=types,
+            sources=sources,
             raised_from=one("from"),
             raised_to=one("to"),
             words=words,
@@ -758,14 +779,19 @@ class Dashboard:
             severities=tuple(severities),
             aims=tuple(aims),
             types=tuple(types),
+            # Both sources is everything: no filter (and no lookup of the family table).
+            sources=tuple(sources) if len(set(sources)) < len(SOURCES) else (),
             raised_from=dates["from"],
             raised_to=dates["to"],
             words=words or None,
         )
         return filled, where
 
-    def line(self, viewer: Viewer, concern: Concern) -> ConcernLine:
-        """A concern as ``viewer`` may see it in a list, on its page, or in an export."""
+    def line(self, viewer: Viewer, concern: Concern, source: str = STAFF_SOURCE) -> ConcernLine:
+        """A concern as ``viewer`` may see it in a list, on its page, or in an export.
+
+        ``source`` is the concern's (``SOURCES``): the read side's, since a concern does not hold it.
+        """
         anonymous = concern.is_anonymous
         return ConcernLine(
             ref=concern.ref,
@@ -776,6 +802,7 @@ class Dashboard:
             concern_type=concern.concern_type,
             status=str(concern.status),
             anonymity=concern.anonymity,
+            source=source,
             reporter=reporter_shown(viewer, concern),
             # As on the card: an anonymous concern shows its day only, never the minute it was raised.
             raised=self._when(concern.unit_id, concern.created_at, day_only=anonymous),
@@ -802,7 +829,9 @@ class Dashboard:
         found = found[:PAGE_SIZE]
         last = found[-1] if found and more else None
         after = (last.created_at, last.id) if last is not None and last.id is not None else None
-        return [self.line(viewer, c) for c in found], after
+        # A page's sources by the family table's key: at most PAGE_SIZE probes, none when none match.
+        sources = await self.reads.concern_sources(concern_ids=[c.id for c in found if c.id is not None])
+        return [self.line(viewer, c, sources.get(c.id or 0, STAFF_SOURCE)) for c in found], after
 
     async def export_concerns(
         self, viewer: Viewer, where: ConcernFilter, *, form: str
@@ -816,7 +845,10 @@ class Dashboard:
         async for batch in self.reads.stream_concern_rows(
             scope=viewer.scope(), where=where, fields=LINE_FIELDS
         ):
-            yield [_EXPORTED(line(viewer, _Selected._make(row))) for row in batch]  # type: ignore[arg-type]
+            yield [
+                _EXPORTED(line(viewer, selected, selected.source))  # type: ignore[arg-type]
+                for selected in map(_Selected._make, batch)
+            ]
 
     # --- one concern ----------------------------------------------------------------------------
 
@@ -887,8 +919,9 @@ class Dashboard:
                 for e in events
             ]
         deadline = concern.created_at + timedelta(seconds=concern.policy.get("sla_seconds", 0))
+        sources = await self.reads.concern_sources(concern_ids=[concern.id])
         return ConcernPage(
-            line=self.line(viewer, concern),
+            line=self.line(viewer, concern, sources.get(concern.id, STAFF_SOURCE)),
             summary_status=STATUS_LABELS.get(ConcernStatus(concern.status), concern.status),
             thread=thread,
             history=history,
@@ -1026,6 +1059,7 @@ def _described(where: ConcernFilter) -> dict[str, Any]:
         "severities": list(where.severities),
         "aims": list(where.aims),
         "types": list(where.types),
+        "sources": list(where.sources),
         "from": where.raised_from.isoformat() if where.raised_from else None,
         "to": where.raised_to.isoformat() if where.raised_to else None,
         "words": bool(where.words),

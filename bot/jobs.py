@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -22,6 +22,7 @@ from bot.core import Core
 from bot.due_work import run_due_work
 from bot.failure_log import FailureLog
 from bot.outbox import Dispatcher
+from bot.trends import TrendSnapshots
 
 log = logging.getLogger("huddlebot.jobs")
 
@@ -38,8 +39,10 @@ class Jobs:
         *,
         config_path: Path | None = None,
         safety_net: timedelta = timedelta(seconds=15),
+        trends: TrendSnapshots | None = None,
     ) -> None:
         self.core, self.dispatcher, self.config_path = core, dispatcher, config_path
+        self.trends = trends
         self.safety_net = safety_net
         self._stop = asyncio.Event()
         self._delivery: asyncio.Task[None] | None = None
@@ -49,6 +52,7 @@ class Jobs:
         self._config_mtime = config_path.stat().st_mtime if config_path and config_path.exists() else None
         self._lock = asyncio.Lock()
         self._due_failures = FailureLog("due work (huddles, escalations, reminders)", logger=log)
+        self._warm_failures = FailureLog("the dashboard's figures", logger=log)
 
     @property
     def running(self) -> bool:
@@ -62,6 +66,14 @@ class Jobs:
         )
         if self.config_path is not None:
             self.scheduler.add_job(self.reload_config, "interval", seconds=30, id="reload_config")
+        if self.trends is not None:
+            self.scheduler.add_job(
+                self.keep_warm,
+                "interval",
+                seconds=self.trends.max_age.total_seconds() / 2,
+                id="dashboard_figures",
+                next_run_time=datetime.now(UTC),
+            )
         self.rebuild(self.core.config)
         self.scheduler.start()
         self._start_delivery()
@@ -120,6 +132,15 @@ class Jobs:
                 self.dispatcher.kick()
             except Exception as error:  # the database away, mostly: the next run tries again
                 self._due_failures.failed(error, traceback=True)
+
+    async def keep_warm(self) -> None:
+        """Count again the dashboard's slow figures people are looking at (``bot.trends``)."""
+        assert self.trends is not None
+        try:
+            await self.trends.keep_warm()
+            self._warm_failures.worked()
+        except Exception as error:  # the database away: the pages count for themselves meanwhile
+            self._warm_failures.failed(error)
 
     async def reload_config(self) -> bool:
         """Pick up a changed organisation file; a broken one is reported and the old one kept."""

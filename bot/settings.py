@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     huddlebot_session_key: SecretStr | None = None
     huddlebot_session_hours: float = Field(default=12.0, gt=0)
     huddlebot_smallest_group: int = Field(default=5, ge=2)
+    # The overview's twelve-week figures of a scope that take longer than this to count are kept as a
+    # snapshot, counted again every minute in the background (bot/trends.py); the page shows its time.
+    huddlebot_dashboard_snapshot_ms: float = Field(default=100.0, ge=0)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

@@ -29,6 +29,9 @@ from storage.migrate import upgrade
 from storage.tables import metadata
 
 PG_URL = os.environ.get("HUDDLEBOT_TEST_DATABASE_URL")
+# The overview keeps figures that are slow to count as a snapshot (bot/trends.py). How slow depends on
+# the machine, so tests count every time unless they test the snapshot itself (tests/web/test_trends.py).
+os.environ.setdefault("HUDDLEBOT_DASHBOARD_SNAPSHOT_MS", "3600000")
 REQUIRE_PG = os.environ.get("HUDDLEBOT_REQUIRE_POSTGRES") == "1"
 SEAL_KEY = Sealer.new_key()
 # Wednesday 25 November 2026, 06:50 in Chicago: ten minutes before the 07:00 huddles.
