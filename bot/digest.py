@@ -60,7 +60,11 @@ async def build(core: Core, tx: Tx, unit: Unit, *, start: datetime, end: datetim
     lines = [f"Concerns raised: {count}"]
     if count >= SMALLEST_GROUP:
         urgent = sum(1 for c in raised if c.severity in ("high", "immediate"))
-        lines[0] += f" ({urgent} high or immediate)"
+        # Patients' and families' concerns counted apart, under the same rule as any other split.
+        family = await tx.family_sources(unit_ids=unit_ids, created_from=start, created_to=end)
+        from_families = sum(1 for c in raised if c.id in family)
+        lines[0] += f" ({urgent} high or immediate"
+        lines[0] += f"; {from_families} from patients and families)" if from_families else ")"
     acked = [c for c in raised if c.acknowledged_at is not None]
     to_ack = [(c.acknowledged_at - c.created_at).total_seconds() for c in acked]  # type: ignore[operator]
     within = sum(1 for c, seconds in zip(acked, to_ack, strict=True) if seconds <= c.policy["sla_seconds"])

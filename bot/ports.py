@@ -129,6 +129,12 @@ class Tx(Protocol):
         """Good catches recorded for a unit in ``[start, end)``."""
         ...
 
+    async def family_sources(
+        self, *, unit_ids: Sequence[str], created_from: datetime, created_to: datetime
+    ) -> dict[int, str]:
+        """The source of each family concern of ``unit_ids`` raised in ``[created_from, created_to]``."""
+        ...
+
     async def post_by_key(self, *, msg_key: str) -> OutboxItem | None:
         """The outbox post that ``msg_key`` names."""
         ...
@@ -317,8 +323,13 @@ class ReadSide(Protocol):
     ) -> AsyncIterator[list[tuple[Any, ...]]]:
         """Only ``fields`` (``Concern`` field names) of every concern matching, as batches of tuples.
 
-        Newest first, like ``stream_concerns``; for exports.
+        Newest first, like ``stream_concerns``; for exports. The field ``source`` is the concern's
+        source: its family concern's, else ``STAFF_SOURCE``.
         """
+        ...
+
+    async def concern_sources(self, *, concern_ids: Sequence[int]) -> dict[int, str]:
+        """The source of each family concern among ``concern_ids`` (a staff concern is not in it)."""
         ...
 
     async def audit_trail(self, *, concern_id: int) -> list[AuditEvent]:

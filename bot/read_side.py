@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+# The source of a concern raised by staff in chat; a family concern's is its ``family_concerns.source``.
+STAFF_SOURCE = "staff"
+
 
 @dataclass(frozen=True, slots=True)
 class Scope:
@@ -46,6 +49,7 @@ class ConcernFilter:
     raised_from: datetime | None = None
     raised_to: datetime | None = None
     words: str | None = None
+    sources: tuple[str, ...] = ()  # STAFF_SOURCE and/or a family source ("patient_family")
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.model import AuditEvent, Concern, ConcernStatus, ConcernType, QualityAim, RunStatus, Severity
-from bot.read_side import ConcernFilter, RunLine, Scope, SignInLink, UnitHuddles, WeekTimes
+from bot.read_side import STAFF_SOURCE, ConcernFilter, RunLine, Scope, SignInLink, UnitHuddles, WeekTimes
 from storage import tables as t
 
 _OPEN = (ConcernStatus.OPEN, ConcernStatus.ACKNOWLEDGED, ConcernStatus.IN_PROGRESS)
@@ -110,6 +110,8 @@ class SqlReadSide:
             conditions.append(c.created_at < where.raised_to)
         for word in (where.words or "").split()[:8]:
             conditions.append(c.text.icontains(word, autoescape=True))
+        if where.sources:
+            conditions.append(_from_sources(where.sources))
         return conditions
 
     @staticmethod
@@ -441,9 +443,14 @@ class SqlReadSide:
         the other twenty); a server-side cursor keeps memory flat.
         """
         c = t.concerns.c
+        columns = [_SOURCE if name == "source" else c[name] for name in fields]
+        statement = sa.select(*columns)
+        if "source" in fields:  # by the family table's primary key: one probe per row, or a hash of it
+            statement = statement.select_from(
+                t.concerns.outerjoin(t.family_concerns, t.family_concerns.c.concern_id == c.id)
+            )
         statement = (
-            sa.select(*(c[name] for name in fields))
-            .where(*self._scope(scope), *self._filter(where))
+            statement.where(*self._scope(scope), *self._filter(where))
             .order_by(c.created_at.desc(), c.id.desc())
             .execution_options(yield_per=_STREAM_BATCH)
         )
@@ -451,6 +458,13 @@ class SqlReadSide:
             result = await conn.stream(statement)
             async for batch in result.partitions(_STREAM_BATCH):
                 yield [tuple(row) for row in batch]
+
+    async def concern_sources(self, *, concern_ids: Sequence[int]) -> dict[int, str]:
+        if not concern_ids:
+            return {}
+        f = t.family_concerns.c
+        statement = sa.select(f.concern_id, f.source).where(f.concern_id.in_(list(concern_ids)))
+        return {int(row[0]): str(row[1]) for row in await self._rows(statement)}
 
     async def audit_trail(self, *, concern_id: int) -> list[AuditEvent]:
         a = t.audit_events.c
@@ -540,6 +554,24 @@ class SqlReadSide:
             return str(
                 (await conn.execute(sa.select(t.meta.c.value).where(t.meta.c.key == name))).scalar_one()
             )
+
+
+# A concern's source: its family concern's (an outer join on the family table's key), else staff.
+_SOURCE = sa.func.coalesce(t.family_concerns.c.source, STAFF_SOURCE).label("source")
+
+
+def _from_sources(sources: Sequence[str]) -> Any:
+    """Concerns whose source is one of ``sources``: staff ones have no family row (by its key)."""
+    # An alias of its own: an export also joins the family table (for ``_SOURCE``).
+    c, f = t.concerns.c, t.family_concerns.alias("source_filter").c
+    family = sa.select(f.concern_id).where(f.concern_id == c.id).correlate(t.concerns)
+    either: list[Any] = []
+    if STAFF_SOURCE in sources:
+        either.append(~sa.exists(family))
+    others = [s for s in sources if s != STAFF_SOURCE]
+    if others:
+        either.append(sa.exists(family.where(f.source.in_(others))))
+    return sa.or_(*either)
 
 
 def _float(value: Any) -> float | None:

@@ -407,6 +407,15 @@ class SqlTx:
         )
         return [_load(GoodCatch, row) for row in await self._execute(query)]
 
+    async def family_sources(
+        self, *, unit_ids: Sequence[str], created_from: datetime, created_to: datetime
+    ) -> dict[int, str]:
+        f = t.family_concerns.c
+        query = sa.select(f.concern_id, f.source).where(  # ix_family_concerns_unit_created
+            f.unit_id.in_(list(unit_ids)), f.created_at >= created_from, f.created_at <= created_to
+        )
+        return {int(row[0]): str(row[1]) for row in await self._execute(query)}
+
     async def post_by_key(self, *, msg_key: str) -> OutboxItem | None:
         row = (await self._execute(sa.select(t.outbox).where(t.outbox.c.msg_key == msg_key))).first()
         return _load(OutboxItem, row) if row else None

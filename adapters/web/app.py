@@ -39,6 +39,7 @@ from bot.dashboard import (
     ANSWER_LABELS,
     EXPORT_FIELDS,
     SEVERITIES,
+    SOURCE_LABELS,
     STATUSES,
     Dashboard,
     FilterForm,
@@ -161,7 +162,7 @@ async def _form(request: web.Request) -> Mapping[str, Sequence[str]]:
     """The filter's fields: from the form (POST), else the address (GET), which never carries words."""
     source: MultiDictProxy[Any] = await request.post() if request.method == "POST" else request.query
     fields: dict[str, list[str]] = {}
-    for name in ("unit", "status", "severity", "aim", "type", "from", "to", "q", "before"):
+    for name in ("unit", "status", "severity", "aim", "type", "source", "from", "to", "q", "before"):
         if name == "q" and request.method != "POST":
             continue  # words a person searched for may name a patient: never in a URL
         fields[name] = [str(v) for v in source.getall(name, []) if isinstance(v, str)]
@@ -209,6 +210,7 @@ def _choices(dash: Dashboard, viewer: Viewer) -> dict[str, Any]:
         "severities": [(str(s), str(s).capitalize()) for s in SEVERITIES],
         "aims": [(str(a), str(a).capitalize()) for a in QualityAim],
         "types": [(str(t), str(t).capitalize()) for t in ConcernType],
+        "sources": list(SOURCE_LABELS.items()),
     }
 
 
@@ -410,7 +412,7 @@ def make_dashboard(app: App) -> web.Application:
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         undefined=jinja2.StrictUndefined,
     )
-    environment.globals.update(chart=chart, FilterForm=FilterForm)
+    environment.globals.update(chart=chart, FilterForm=FilterForm, SOURCE_LABELS=SOURCE_LABELS)
     static = Path(str(resources.files("adapters.web") / "static"))
     r = sub.router
     r.add_get("/", overview)

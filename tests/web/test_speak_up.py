@@ -93,7 +93,9 @@ async def test_a_family_concern_reaches_the_leaders_without_the_familys_words(we
         dana = await web.signed_in("dana")  # a leader of 4 West sees the words and the contact
         try:
             page = await (await dana.get(f"/dashboard/concerns/{ref}")).text()
-            assert WORDS in page and "555-0100" in page and "patient_family" in page
+            assert (
+                WORDS in page and "555-0100" in page and "<dt>Source</dt><dd>Patient or family</dd>" in page
+            )
             replied = await dana.post(
                 f"/dashboard/concerns/{ref}/reply",
                 data={"csrf": csrf_of(page), "text": "I am sorry. The charge nurse is coming now."},
