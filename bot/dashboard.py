@@ -24,6 +24,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot import rounding
 from bot.commands import AcknowledgeConcern, ReplyToConcern, ResolveConcern
 from bot.digest import SMALLEST_GROUP
 from bot.errors import NotAllowed, NotFound
@@ -657,6 +658,45 @@ class Dashboard:
                     title=f"Huddles held and missed, and participation, last {WEEKS} weeks",
                     columns=["Held", "Missed", "Answers", "People who answered", "Answers per huddle held"],
                     rows=rows,
+                )
+            )
+
+        # Leaders' rounds: planned against done, and what became of the issues heard (twelve weeks).
+        # A leader's own work, not anyone's speaking up: no small-number suppression.
+        async with self.core.uow() as tx:
+            rounds = await rounding.summary(self.core, tx, units, start=weeks[-1], end=now)
+        if rounds:
+            page.tables.append(
+                Table(
+                    key="rounds",
+                    title=f"Leaders' rounds, last {WEEKS} weeks: planned, done, and the issues heard",
+                    columns=[
+                        "Planned",
+                        "Done",
+                        "Issues heard",
+                        "Resolved",
+                        "In progress",
+                        "Not possible now",
+                        "Still open",
+                    ],
+                    rows=[
+                        (
+                            f"{r.leader} · {r.unit}",
+                            [
+                                Cell(text=f"{n:,}", value=n)
+                                for n in (
+                                    r.planned,
+                                    r.done,
+                                    r.heard,
+                                    r.resolved,
+                                    r.in_progress,
+                                    r.not_possible,
+                                    r.still_open,
+                                )
+                            ],
+                        )
+                        for r in rounds
+                    ],
                 )
             )
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot import rounding
 from bot.model import ConcernStatus, RunStatus
 from bot.policy import duration_label
 from bot.publish import post, record
@@ -110,6 +111,8 @@ async def build(core: Core, tx: Tx, unit: Unit, *, start: datetime, end: datetim
     for unit_id in unit_ids:
         catches += len(await tx.good_catches_between(unit_id=unit_id, start=start, end=end))
     lines.append(f"Good catches shared: {catches}")
+    # Rounds are the leaders' own work, not anyone's speaking up: shown whatever the numbers.
+    lines += rounding.summary_text(await rounding.summary(core, tx, unit_ids, start=start, end=end))
     zone = _org_zone(core)
     week = f"the week to {end.astimezone(zone):%a %d %b %H:%M}"
     return Notice(title=f"Weekly safety digest · {unit.name} · {week}", text="\n".join(lines))

@@ -255,6 +255,28 @@ class GoodCatch:
 
 
 @dataclass(eq=False, slots=True)
+class Round:
+    """A leader's round on a unit, as they logged it: whom they spoke with and what came of it.
+
+    Counts only, never a patient's name; what was heard lives on as the concerns it became
+    (``raised``: on the staff member's behalf, ``tracked``: on the stoplight), by concern id.
+    """
+
+    unit_id: str
+    leader: str  # the leader's handle in the organisation file
+    logged_at: datetime
+    staff: int
+    patients: int
+    families: int
+    wins: int
+    raised: list[int]
+    tracked: list[int]
+    barriers: list[str]
+    heard: list[str]  # one line each, for the next reminder ("C-12: call bells unanswered")
+    id: int | None = None
+
+
+@dataclass(eq=False, slots=True)
 class AuditEvent:
     """An append-only record of a state change. ``actor`` is never an anonymous reporter's identity."""
 

@@ -21,6 +21,7 @@ from bot.model import (
     HuddleResponse,
     HuddleRun,
     OutboxItem,
+    Round,
 )
 from bot.read_side import ConcernFilter, RunLine, Scope, SignInLink, UnitHuddles, WeekTimes
 from bot.views import View
@@ -127,6 +128,20 @@ class Tx(Protocol):
 
     async def good_catches_between(self, *, unit_id: str, start: datetime, end: datetime) -> list[GoodCatch]:
         """Good catches recorded for a unit in ``[start, end)``."""
+        ...
+
+    async def rounds_between(
+        self, *, unit_ids: Sequence[str] | None, start: datetime, end: datetime
+    ) -> list[Round]:
+        """Rounds logged on these units (None: every unit) in ``[start, end]``, oldest first."""
+        ...
+
+    async def last_round(self, *, leader: str, unit_id: str) -> Round | None:
+        """The newest round ``leader`` logged on ``unit_id``."""
+        ...
+
+    async def concern_statuses(self, *, ids: Sequence[int]) -> dict[int, str]:
+        """The status of each of these concerns (those that exist)."""
         ...
 
     async def family_sources(

@@ -1,16 +1,18 @@
 """Leader rounding: a reminder at each leader's rounding time, and ``/round`` to log what they heard.
 
 The rhythm is per leader in the organisation file (``people.<handle>.rounding``), in each unit's own
-time zone. A round is recorded in the audit log (``round.logged``: counts, what came of each issue)
-and its issues are kept as the unit's "last round" for the next reminder. What was heard becomes what
-the rest of huddlebot already knows: a good catch, a concern raised on rounds, or an item tracked on
-the stoplight (a concern the leader raised and marked in progress, with its title).
+time zone. A round is a row of its own (``Round``: counts, the concerns its issues became, what was
+heard for the next reminder) and an audit record (``round.logged``). What was heard becomes what the
+rest of huddlebot already knows: a good catch, a concern raised on rounds, or an item tracked on the
+stoplight (a concern the leader raised and marked in progress, with its title). The digest and the
+dashboard count rounds done against the rhythm ("planned") and what became of the issues heard.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -18,7 +20,7 @@ from bot import concerns, recognition
 from bot.commands import GiveGoodCatch, LogRound, RaiseConcern, SetConcernStatus
 from bot.errors import Refusal
 from bot.huddles import OPEN_STATUSES
-from bot.model import ConcernStatus
+from bot.model import ConcernStatus, Round, parse_reference
 from bot.policy import handle_of, require_leader, resolve_unit
 from bot.publish import post, record
 from bot.reply import Reply
@@ -116,11 +118,9 @@ async def reminder(core: Core, tx: Tx, handle: str, unit: Unit) -> Notice:
         lines.append("Not possible now (red): " + "; ".join(f"{c.ref} {about(c)}" for c in red))
     if waiting:
         lines.append("Waiting longest: " + "; ".join(f"{c.ref} {about(c)}" for c in waiting))
-    last = await tx.get_meta(key=f"round:last:{handle}:{unit.id}")
-    if last:
-        heard = json.loads(last)
-        if heard.get("heard"):
-            lines.append("Last round you heard: " + "; ".join(heard["heard"]))
+    last = await tx.last_round(leader=handle, unit_id=unit.id)
+    if last is not None and last.heard:
+        lines.append("Last round you heard: " + "; ".join(last.heard))
     if len(lines) == 1:
         lines.append("Nothing open to follow up there: ask what is getting in the way today.")
     return Notice(title=f"Rounding · {unit.name}", text="\n".join(lines))
@@ -206,8 +206,20 @@ async def log_round(core: Core, tx: Tx, cmd: LogRound) -> Reply:
     heard = [*(f"{r}: {excerpt(t, 60)}" for r, t in zip(refs, raised, strict=True))]
     heard += [f"{r} (tracked): {excerpt(t, 60)}" for r, t in zip(tracked_refs, tracked, strict=True)]
     heard += [f"needs: {excerpt(b, 60)}" for b in barriers]
-    await tx.set_meta(
-        key=f"round:last:{who}:{unit.id}", value=json.dumps({"at": now.isoformat(), "heard": heard})
+    tx.add(
+        Round(
+            unit_id=unit.id,
+            leader=who,
+            logged_at=now,
+            staff=cmd.staff,
+            patients=cmd.patients,
+            families=cmd.families,
+            wins=len(cmd.wins),
+            raised=[_id(r) for r in refs],
+            tracked=[_id(r) for r in tracked_refs],
+            barriers=barriers,
+            heard=heard,
+        )
     )
     log.info("round logged unit=%s", unit.id)
     spoke = f"{cmd.staff} staff, {cmd.patients} patients, {cmd.families} families"
@@ -215,3 +227,96 @@ async def log_round(core: Core, tx: Tx, cmd: LogRound) -> Reply:
         text=f"Round on {unit.name} logged ({spoke})." + (f" Done: {', '.join(done)}." if done else ""),
         tone="success",
     )
+
+
+def _id(ref: str) -> int:
+    found = parse_reference(ref)
+    assert found is not None, ref
+    return found
+
+
+# --- rounds planned, done, and what came of them (the digest and the dashboard) ---------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RoundingLine:
+    """One leader on one unit over a period: rounds planned and done, and the issues heard since."""
+
+    leader: str  # their name
+    unit_id: str
+    unit: str  # its name
+    planned: int
+    done: int
+    heard: int  # issues raised or tracked from these rounds
+    resolved: int
+    in_progress: int
+    not_possible: int
+    still_open: int  # open or acknowledged
+
+
+def planned_between(core: Core, rhythm: RoundingRhythm, unit: Unit, start: datetime, end: datetime) -> int:
+    """How many rounds ``rhythm`` plans on ``unit`` in ``[start, end)`` (wall clock, unit zone)."""
+    zone = core.config.timezone_for(unit.id)
+    day, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+    count = 0
+    while day <= last:
+        if rhythm.runs_on(day.weekday()):
+            at = datetime.combine(day, rhythm.at, tzinfo=zone).astimezone(UTC)
+            count += start <= at < end
+        day += timedelta(days=1)
+    return count
+
+
+async def summary(
+    core: Core, tx: Tx, unit_ids: Sequence[str] | None, *, start: datetime, end: datetime
+) -> list[RoundingLine]:
+    """Rounds planned and done per leader and unit of ``unit_ids`` (None: all) in ``[start, end)``."""
+    wanted = None if unit_ids is None else set(unit_ids)
+    planned: dict[tuple[str, str], int] = {}
+    for handle, person in core.config.people.items():
+        for rhythm in person.rounding:
+            for unit_id in rhythm.units:
+                unit = core.config.unit(unit_id)
+                if unit is None or (wanted is not None and unit_id not in wanted):
+                    continue
+                key = (handle, unit_id)
+                planned[key] = planned.get(key, 0) + planned_between(core, rhythm, unit, start, end)
+    rounds = await tx.rounds_between(unit_ids=unit_ids, start=start, end=end)
+    statuses = await tx.concern_statuses(ids=[i for r in rounds for i in (*r.raised, *r.tracked)])
+    done: dict[tuple[str, str], list[Round]] = {}
+    for r in rounds:
+        done.setdefault((r.leader, r.unit_id), []).append(r)
+    lines = []
+    for handle, unit_id in sorted(set(planned) | set(done)):
+        heard = [statuses.get(i) for r in done.get((handle, unit_id), []) for i in (*r.raised, *r.tracked)]
+        unit, person = core.config.unit(unit_id), core.config.person(handle)
+        lines.append(
+            RoundingLine(
+                leader=person.name if person else handle,
+                unit_id=unit_id,
+                unit=unit.name if unit else unit_id,
+                planned=planned.get((handle, unit_id), 0),
+                done=len(done.get((handle, unit_id), [])),
+                heard=len(heard),
+                resolved=heard.count(ConcernStatus.RESOLVED),
+                in_progress=heard.count(ConcernStatus.IN_PROGRESS),
+                not_possible=heard.count(ConcernStatus.NOT_POSSIBLE),
+                still_open=heard.count(ConcernStatus.OPEN) + heard.count(ConcernStatus.ACKNOWLEDGED),
+            )
+        )
+    return sorted(lines, key=lambda line: (line.unit, line.leader))
+
+
+def summary_text(lines: Sequence[RoundingLine]) -> list[str]:
+    """The digest's lines about rounds (nothing when nobody plans or logs rounds there)."""
+    out = []
+    for line in lines:
+        text = f"Rounds: {line.leader} on {line.unit}, {line.done} done"
+        text += f" of {line.planned} planned" if line.planned else " (none planned)"
+        if line.heard:
+            text += (
+                f"; {line.heard} issues heard: {line.resolved} resolved, {line.in_progress} in progress, "
+                f"{line.not_possible} not possible now, {line.still_open} still open"
+            )
+        out.append(text)
+    return out

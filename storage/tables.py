@@ -350,3 +350,26 @@ family_concerns = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_family_concerns_unit_created", "unit_id", "created_at"),
 )
+
+# --- leaders' rounds (issue 13) ------------------------------------------------------------------
+
+# One row a round a leader logged. What was heard became concerns (their ids here); the digest and the
+# dashboard count rounds done against the rhythm in the organisation file, and what became of them.
+rounds = sa.Table(
+    "rounds",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("unit_id", sa.String(64), nullable=False),
+    sa.Column("leader", sa.String(200), nullable=False),
+    sa.Column("logged_at", UTCDateTime, nullable=False),
+    sa.Column("staff", sa.Integer, nullable=False),
+    sa.Column("patients", sa.Integer, nullable=False),
+    sa.Column("families", sa.Integer, nullable=False),
+    sa.Column("wins", sa.Integer, nullable=False),
+    sa.Column("raised", Json, nullable=False),
+    sa.Column("tracked", Json, nullable=False),
+    sa.Column("barriers", Json, nullable=False),
+    sa.Column("heard", Json, nullable=False),
+    sa.Index("ix_rounds_unit_id_logged_at", "unit_id", "logged_at"),
+    sa.Index("ix_rounds_leader_unit_id_logged_at", "leader", "unit_id", "logged_at"),
+)

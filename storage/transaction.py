@@ -27,6 +27,7 @@ from bot.model import (
     HuddleRun,
     OutboxItem,
     OutboxStatus,
+    Round,
     RunStatus,
     SealedAddress,
 )
@@ -47,6 +48,7 @@ TABLES: dict[type, sa.Table] = {
     AuditEvent: t.audit_events,
     OutboxItem: t.outbox,
     FamilyConcern: t.family_concerns,
+    Round: t.rounds,
 }
 
 
@@ -406,6 +408,35 @@ class SqlTx:
             .order_by(g.id)
         )
         return [_load(GoodCatch, row) for row in await self._execute(query)]
+
+    async def rounds_between(
+        self, *, unit_ids: Sequence[str] | None, start: datetime, end: datetime
+    ) -> list[Round]:
+        r = t.rounds.c
+        query = sa.select(t.rounds).where(r.logged_at >= start, r.logged_at <= end).order_by(r.id)
+        if unit_ids is not None:
+            query = query.where(r.unit_id.in_(list(unit_ids)))
+        return [_load(Round, row) for row in await self._execute(query)]
+
+    async def last_round(self, *, leader: str, unit_id: str) -> Round | None:
+        r = t.rounds.c
+        query = (
+            sa.select(t.rounds)
+            .where(r.leader == leader, r.unit_id == unit_id)
+            .order_by(r.logged_at.desc(), r.id.desc())
+            .limit(1)
+        )
+        row = (await self._execute(query)).first()
+        return None if row is None else _load(Round, row)
+
+    async def concern_statuses(self, *, ids: Sequence[int]) -> dict[int, str]:
+        c = t.concerns.c
+        found: dict[int, str] = {}
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), _MAX_PARAMS):
+            query = sa.select(c.id, c.status).where(c.id.in_(unique[start : start + _MAX_PARAMS]))
+            found.update({int(i): str(status) for i, status in await self._execute(query)})
+        return found
 
     async def family_sources(
         self, *, unit_ids: Sequence[str], created_from: datetime, created_to: datetime

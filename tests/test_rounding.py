@@ -9,11 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
+from aiohttp.test_utils import TestServer
 
+from adapters.http.app import make_web_app
 from bot.config import ConfigError, bundled_example_path, parse_config
 from bot.due_work import run_due_work
 from bot.model import Concern, ConcernStatus
 from tests.conftest import Harness, make_harness
+from tests.web.conftest import Web
 
 
 def _config(rounding: list[dict], handle: str = "dana") -> object:
@@ -94,3 +97,50 @@ async def test_round_logs_a_good_catch_a_concern_and_a_tracked_item(rounds: Harn
     assert "Last round you heard: C-1001: Night staff can't reach pharmacy" in h.transcript("@dana")
     refused = await h.run("as alex\n/round 4west --staff 2")
     assert "Only the leaders of 4 West Med-Surg can log a round" in refused
+
+
+async def test_rounds_planned_and_done_and_what_came_of_them_in_the_digest_and_on_the_dashboard(
+    rounds: Harness,
+) -> None:
+    h = rounds
+    await h.run(
+        "as dana\n/round 4west --staff 4 --concern Call bells go unanswered at handover --track Broken hoist"
+    )
+    await h.run('as dana\nresolve C-1001 Handover now has a bell runner --title "Bell runner at handover"')
+    await h.run("as lee\n/round micu --staff 2")  # lee has no rhythm: done, none planned
+
+    # The dashboard: twelve weeks ending Friday 08:00 hold sixty weekday rounds at 10:00 for Dana.
+    server = TestServer(make_web_app(h.app))
+    await server.start_server()
+    web = Web(harness=h, server=server)
+    try:
+        for handle, expected in (
+            ("dana", {"Dana Reyes · 4 West Med-Surg": [60, 1, 2, 1, 1, 0, 0]}),
+            (
+                "lee",
+                {
+                    "Dana Reyes · 4 West Med-Surg": [60, 1, 2, 1, 1, 0, 0],
+                    "Lee Okafor · Medical ICU": [0, 1, 0, 0, 0, 0, 0],
+                },
+            ),
+        ):
+            client = await web.signed_in(handle)
+            try:
+                data = await (await client.get("/dashboard/overview.json")).json()
+                (table,) = [t for t in data["tables"] if t["key"] == "rounds"]
+                found = {r["label"]: [c["value"] for c in r["cells"]] for r in table["rows"]}
+                assert found == expected, handle
+                page = await (await client.get("/dashboard/")).text()
+                assert "rounds, last 12 weeks: planned, done, and the issues heard" in page
+            finally:
+                await client.close()
+    finally:
+        await server.close()
+
+    # Monday's digest for 4 West covers Monday to Friday: five rounds planned at 10:00, one done.
+    await _until(h, datetime(2026, 3, 9, 13, 1, tzinfo=UTC))  # Monday 08:01 CDT
+    digest = h.transcript("4west-leaders")
+    assert (
+        "Rounds: Dana Reyes on 4 West Med-Surg, 1 done of 5 planned; 2 issues heard: 1 resolved, "
+        "1 in progress, 0 not possible now, 0 still open"
+    ) in digest, digest[-1500:]
