@@ -24,7 +24,6 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot import rounding
 from bot.commands import AcknowledgeConcern, ReplyToConcern, ResolveConcern
 from bot.digest import SMALLEST_GROUP
 from bot.errors import NotAllowed, NotFound
@@ -663,8 +662,7 @@ class Dashboard:
 
         # Leaders' rounds: planned against done, and what became of the issues heard (twelve weeks).
         # A leader's own work, not anyone's speaking up: no small-number suppression.
-        async with self.core.uow() as tx:
-            rounds = await rounding.summary(self.core, tx, units, start=weeks[-1], end=now)
+        rounds = trends.rounds
         if rounds:
             page.tables.append(
                 Table(

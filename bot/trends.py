@@ -1,9 +1,10 @@
 """The overview's twelve-week figures, and the snapshots that keep slow ones at hand.
 
-Raised by aim, type and unit, escalations, good catches, time to acknowledge and to resolve, and
-huddle participation cover the last twelve weeks; a minute changes them by a concern or two. Across a
-large organisation they take several hundred milliseconds to count (percentiles need every duration,
-participation a distinct count), which is too slow for a page a safety officer opens many times a day.
+Raised by aim, type and unit, escalations, good catches, time to acknowledge and to resolve, huddle
+participation and leaders' rounds cover the last twelve weeks; a minute changes them by a concern or
+two. Across a large organisation they take several hundred milliseconds to count (percentiles need
+every duration, participation a distinct count), which is too slow for a page a safety officer opens
+many times a day.
 
 So a scope whose figures took longer than ``snapshot_after`` to count keeps them as a *snapshot*:
 the next viewers of that scope get it while it is younger than ``max_age``, and the dashboard's job
@@ -26,7 +27,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot import rounding
 from bot.read_side import Scope
+from bot.rounding import RoundingLine
 from bot.visibility import hidden_units
 
 if TYPE_CHECKING:
@@ -49,6 +52,7 @@ class Trends:
     catches: dict[int, int]
     times: dict[int, Any]
     huddles: list[Any]
+    rounds: list[RoundingLine]
     took: float  # seconds the counting took
     kept: bool = False  # True when it comes from (or became) a snapshot
 
@@ -124,6 +128,8 @@ class TrendSnapshots:
         catches = dict(await self.reads.good_catches_by_week(unit_ids=units, weeks=weeks))
         times = {w.week: w for w in await self.reads.response_times(scope=scope, weeks=weeks, now=weeks[0])}
         huddles = await self.reads.huddles_by_unit(unit_ids=units, start=weeks[-1], end=weeks[0])
+        async with self.core.uow() as tx:
+            rounds = await rounding.summary(self.core, tx, units, start=weeks[-1], end=weeks[0])
         took = time.perf_counter() - start
         slow = took >= self.snapshot_after
         trends = Trends(
@@ -133,6 +139,7 @@ class TrendSnapshots:
             catches=catches,
             times=times,
             huddles=huddles,
+            rounds=rounds,
             took=took,
             kept=slow,
         )
