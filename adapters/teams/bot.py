@@ -20,12 +20,13 @@ from adapters.teams.connector import BotConnector, ConnectorError
 from adapters.teams.messenger import TeamsMessenger
 from adapters.teams.references import References
 from adapters.teams.translate import Local, is_command, translate
-from adapters.teams.words import FOLLOW_UP_DIALOG, RAISE_DIALOG, teams_words
+from adapters.teams.words import FOLLOW_UP_DIALOG, RAISE_DIALOG, ROUND_DIALOG, teams_words
 from bot import actions
 from bot import commands as c
 from bot.core import Core
 from bot.errors import Refusal
 from bot.model import Address, Anonymity, Answer, Person, concern_reference
+from bot.policy import is_leader
 from bot.sign_in import SignIn
 from bot.views import ConcernCard, Notice
 
@@ -134,6 +135,8 @@ class TeamsBot:
         if isinstance(command, Local):
             if command.kind == "help":
                 await self._reply_card(inbound, cards.help_card())
+            elif command.kind == "round":
+                await self._reply_card(inbound, self._round_opener(inbound.person, command.text or None))
             elif command.kind == "dashboard":
                 if self.sign_in is None:
                     await self._reply_card(
@@ -226,7 +229,19 @@ class TeamsBot:
             if action == "reply":
                 return c.ReplyToConcern(person=person, ref=ref, text=text(cards.input_for("reply")))
             if action == "resolve":
-                return c.ResolveConcern(person=person, ref=ref, text=text(cards.input_for("resolve")))
+                return c.ResolveConcern(
+                    person=person,
+                    ref=ref,
+                    text=text(cards.input_for("resolve")),
+                    title=text(cards.title_input_for("resolve")) or None,
+                )
+            if action == "not_possible":
+                return c.MarkNotPossible(
+                    person=person,
+                    ref=ref,
+                    reason=text(cards.input_for("not_possible")),
+                    title=text(cards.title_input_for("not_possible")) or None,
+                )
         if parsed.run_id is not None:
             where = Address("teams", person.tenant)
             if action == "answer_clear":
@@ -300,6 +315,9 @@ class TeamsBot:
         data = value.get("data") if isinstance(value.get("data"), dict) else {}
         if command == FOLLOW_UP or data.get(dialogs.FORM_KEY) == dialogs.FOLLOW_UP_FORM:
             return Outcome(body=dialogs.task(dialogs.follow_up_form(), title=FOLLOW_UP_DIALOG))
+        if data.get(dialogs.FORM_KEY) == dialogs.ROUND_FORM:
+            unit = data.get("unit") if isinstance(data.get("unit"), str) else None
+            return Outcome(body=self._round_dialog(inbound.person, dialogs.RoundForm(unit=unit)))
         run_id = None
         if isinstance(data.get(cards.DATA_KEY), str):
             try:
@@ -331,6 +349,8 @@ class TeamsBot:
         )
         if kind == dialogs.FOLLOW_UP_FORM:
             return await self._follow_up(inbound, data)
+        if kind == dialogs.ROUND_FORM:
+            return await self._log_round(inbound, data)
         return await self._raise(inbound, data)
 
     async def _raise(self, inbound: Inbound, data: dict[str, Any]) -> Outcome:
@@ -350,6 +370,8 @@ class TeamsBot:
             anonymity=form.anonymity,
             notify_me=form.notify_me and anonymous,
             post_anyway=form.post_anyway,
+            share=form.share,  # the core keeps it for named concerns only, as the toggle says
+            involves_leader=form.involves_leader,
         )
         reply = await self.core.handle(command, event_key=inbound.event_key())
         if reply.code == "duplicate":
@@ -383,6 +405,82 @@ class TeamsBot:
         return Outcome(
             body=dialogs.task(dialogs.follow_up_form(code=code, result=teams_words(reply.text)), title=title)
         )
+
+    # --- rounding ------------------------------------------------------------------------------------
+
+    def _led_units(self, person: Person) -> list[tuple[str, str]]:
+        """(id, name) of every unit ``person`` may log a round on: the units they lead, and below."""
+        return [(u.id, u.name) for u in self.core.config.units if is_leader(self.core, person, u)]
+
+    def _round_opener(self, person: Person, typed: str | None) -> dict[str, Any]:
+        """``round [UNIT]``: a button that opens the round dialog, or a kind no."""
+        led = self._led_units(person)
+        if not led:
+            return cards.reply_card(
+                "Logging a round is for a unit's leaders, and the organisation file lists you as a leader "
+                "of no unit. Nothing was logged. If you lead a unit, ask the huddlebot administrator to "
+                "add you (write `whoami` to me for your Teams id).",
+                "error",
+            )
+        if typed:
+            unit = self.core.config.find_unit(typed)
+            if unit is None or unit.id not in dict(led):
+                names = ", ".join(f"{uid} ({name})" for uid, name in led)
+                return cards.reply_card(
+                    f"You can log a round on {names}. Nothing was logged: write `round` and one of them.",
+                    "error",
+                )
+            return dialogs.round_opener(unit.id, unit.name)
+        unit_id, name = led[0]
+        return dialogs.round_opener(unit_id, name if len(led) == 1 else "one of your units")
+
+    def _round_dialog(
+        self, person: Person, form: dialogs.RoundForm, error: str | None = None
+    ) -> dict[str, Any]:
+        led = self._led_units(person)
+        if not led:
+            return dialogs.task_message("Logging a round is for a unit's leaders. Nothing was logged.")
+        content = dialogs.round_form(led, form, error=teams_words(error) if error else None)
+        return dialogs.task(content, title=ROUND_DIALOG)
+
+    async def _log_round(self, inbound: Inbound, data: dict[str, Any]) -> Outcome:
+        form = dialogs.RoundForm.from_submit(data)
+        counts, wins = form.counts(), form.wins_list()
+        # What the form cannot say is told in the dialog, with what was typed kept; nothing is stored.
+        if isinstance(counts, str):
+            return Outcome(body=self._round_dialog(inbound.person, form, counts))
+        if isinstance(wins, str):
+            return Outcome(body=self._round_dialog(inbound.person, form, wins))
+        staff, patients, families = counts
+        command = c.LogRound(
+            person=inbound.person,
+            # No channel: the unit is the one chosen, and a win's colleague is named by directory handle.
+            where=Address("teams", inbound.tenant),
+            unit=form.unit,
+            staff=staff,
+            patients=patients,
+            families=families,
+            wins=tuple((self._colleague(who), what) for who, what in wins),
+            concerns=form.items("raise_issues"),
+            tracked=form.items("track_issues"),
+            barriers=form.items("barriers"),
+        )
+        reply = await self.core.handle(command, event_key=inbound.event_key())
+        if reply.code == "duplicate":
+            return Outcome(body=dialogs.task_message("This round was already logged."))
+        if not reply.ok:
+            return Outcome(body=self._round_dialog(inbound.person, form, reply.text))
+        done = dialogs.receipt_card(teams_words(reply.text), title="Round logged")
+        return Outcome(body=dialogs.task(done, title=ROUND_DIALOG, height="medium"))
+
+    def _colleague(self, typed: str) -> str:
+        """``@jo`` as typed, or the directory handle of ``@Jo Martin`` (a dialog has no @mentions, so a
+        colleague is named by handle or by the name the organisation file gives them)."""
+        name = " ".join(typed.lstrip("@").split()).casefold()
+        for handle, entry in self.core.config.people.items():
+            if name in (handle.casefold(), entry.name.casefold()):
+                return f"@{handle}"
+        return typed
 
     # --- installation -----------------------------------------------------------------------------
 

@@ -29,6 +29,9 @@ from bot.views import (
     Notice,
     OpenItem,
     ReporterUpdate,
+    Stoplight,
+    StoplightItem,
+    StoplightUnit,
     ThreadMessage,
 )
 
@@ -47,7 +50,17 @@ Card = dict[str, Any]
 
 _TONE_COLOR = {"info": "default", "success": "good", "warning": "warning", "error": "attention"}
 _SEVERITY_COLOR = {"immediate": "attention", "high": "attention", "moderate": "warning", "low": "default"}
-_INPUT_IDS = {"reply": "reply_text", "resolve": "what_we_did", "answer_goodcatch": "goodcatch_text"}
+_INPUT_IDS = {
+    "reply": "reply_text",
+    "resolve": "what_we_did",
+    "not_possible": "why_not_possible",
+    "answer_goodcatch": "goodcatch_text",
+}
+# The optional short title for the stoplight report on a closing form. Ids of their own: Teams gathers
+# a ShowCard's inputs with its parent card's, and one form's title must never ride on the other's.
+_TITLE_IDS = {"resolve": "resolve_title", "not_possible": "not_possible_title"}
+TITLE_LABEL = "Short title for the unit's stoplight report (optional)"
+TITLE_CHARS = 120  # ``bot.concerns._title``'s limit
 
 
 def safe(text: str) -> str:
@@ -243,24 +256,38 @@ def execute(verb: str, title: str, value: str, *, style: str | None = None) -> d
     return action
 
 
-def _with_text(action: Action, label: str, placeholder: str, send: str) -> dict[str, Any]:
-    input_id = _INPUT_IDS[action.id]
-    form = {
-        "type": "AdaptiveCard",
-        "body": [
+def _with_text(
+    action: Action,
+    label: str,
+    placeholder: str,
+    send: str,
+    *,
+    error: str = "Please write a few words.",
+) -> dict[str, Any]:
+    body: list[dict[str, Any]] = [
+        {
+            "type": "Input.Text",
+            "id": _INPUT_IDS[action.id],
+            "label": label,
+            "placeholder": placeholder,
+            "isMultiline": True,
+            "isRequired": True,
+            "errorMessage": error,
+            "maxLength": 4000,
+        }
+    ]
+    if action.id in _TITLE_IDS:
+        # The unit reads this line on the stoplight, where an anonymous reporter's words never go.
+        body.append(
             {
                 "type": "Input.Text",
-                "id": input_id,
-                "label": label,
-                "placeholder": placeholder,
-                "isMultiline": True,
-                "isRequired": True,
-                "errorMessage": "Please write a few words.",
-                "maxLength": 4000,
+                "id": _TITLE_IDS[action.id],
+                "label": TITLE_LABEL,
+                "placeholder": "e.g. Second bladder scanner",
+                "maxLength": TITLE_CHARS,
             }
-        ],
-        "actions": [execute(action.id, send, action.value)],
-    }
+        )
+    form = {"type": "AdaptiveCard", "body": body, "actions": [execute(action.id, send, action.value)]}
     return {"type": "Action.ShowCard", "title": action.label, "card": form}
 
 
@@ -272,6 +299,14 @@ def render_action(action: Action) -> dict[str, Any]:
         )
     if action.id == "resolve":
         return _with_text(action, "What we did", "What was done about it?", "Resolve")
+    if action.id == "not_possible":
+        return _with_text(
+            action,
+            "Why it isn't possible now (the reporter and the unit read it)",
+            "e.g. The budget is frozen until April; we will look again then.",
+            "Close as not possible now",
+            error="Say why it isn't possible now: the reporter and the unit will read it.",
+        )
     if action.id == "answer_goodcatch":
         return _with_text(action, "The good catch", "Who caught what?", "Share")
     if action.id == "answer_concern":
@@ -287,6 +322,11 @@ def render_action(action: Action) -> dict[str, Any]:
 def input_for(verb: str) -> str | None:
     """The id of the text input an action's form carries (None for a plain button)."""
     return _INPUT_IDS.get(verb)
+
+
+def title_input_for(verb: str) -> str | None:
+    """The id of the optional stoplight-title input on an action's form (None if it has none)."""
+    return _TITLE_IDS.get(verb)
 
 
 # --- views --------------------------------------------------------------------------------------------
@@ -337,6 +377,12 @@ def concern_card(view: ConcernCard, *, threaded: bool = True) -> Card:
             text_block(
                 f"**Resolved** by {safe(view.resolved_label or '')}. What we did: {safe(view.resolution)}"
             )
+        )
+    if view.not_possible:
+        body.append(text_block(f"**Not possible now**: {safe(view.not_possible)}", color="attention"))
+    if view.title:
+        body.append(
+            text_block(f"On the unit's stoplight as: {safe(view.title)}", isSubtle=True, size="Small")
         )
     if view.actions:
         body.append(text_block(_how_to_answer(view, threaded), isSubtle=True, size="Small"))
@@ -425,6 +471,7 @@ _UPDATE_TITLES = {
     "reply": "A reply about your concern",
     "status": "Your concern is being worked on",
     "resolved": "Your concern was resolved",
+    "not_possible": "Your concern can't be acted on now",
     "reopened": "Your concern was reopened",
     "nudge": "There is news on your concern",
 }
@@ -450,6 +497,104 @@ def good_catch(view: GoodCatchPost) -> Card:
         ],
         fallback=f"Good catch! {view.giver_label} recognised {view.recipient_label}",
     )
+
+
+_STOPLIGHT_MARKS = (
+    ("green", "🟢 Done", "good"),
+    ("yellow", "🟡 In progress", "warning"),
+    ("red", "🔴 Not possible now", "attention"),
+)
+
+
+STOPLIGHT_BYTES = CARD_LIMIT_BYTES - 1_500  # room kept for the note on units left out
+
+
+def _stoplight_line(item: StoplightItem) -> str:
+    def one_line(text: str) -> str:
+        return safe(" ".join(text.split()))  # a newline in a title or reason would start a new item
+
+    detail = f" — {one_line(item.detail)}" if item.detail else ""
+    return f"- **{item.ref}** {one_line(item.title)}{detail}"
+
+
+def _stoplight_unit(unit: StoplightUnit, *, named: bool, keep: int | None = None) -> dict[str, Any]:
+    """A unit's Container: its name (in a roll-up), then each colour's heading and lines, one paragraph
+    a line; with ``keep``, only its first ``keep`` lines and a count of the rest."""
+    items: list[dict[str, Any]] = []
+    if named:
+        items.append(text_block(safe(unit.unit_name), weight="Bolder"))
+    if unit.nothing:
+        items.append(text_block(safe(unit.nothing)))
+    left = len(unit.green) + len(unit.yellow) + len(unit.red) if keep is None else keep
+    for colour, mark, color in _STOPLIGHT_MARKS:
+        lines = getattr(unit, colour)[: max(left, 0)]
+        left -= len(lines)
+        if lines:
+            items.append(text_block(mark, weight="Bolder", color=color, spacing="Small"))
+            items.append(text_block("\n\n".join(_stoplight_line(i) for i in lines), spacing="None"))
+    shown = len(unit.green) + len(unit.yellow) + len(unit.red) if keep is None else keep
+    more = unit.more + len(unit.green) + len(unit.yellow) + len(unit.red) - shown
+    if more:
+        items.append(text_block(f"… and {more} more", isSubtle=True, size="Small"))
+    return {"type": "Container", "separator": True, "spacing": "Medium", "items": items}
+
+
+def stoplight(view: Stoplight, *, budget: int = STOPLIGHT_BYTES) -> Card:
+    """The "you said, we did" report: for each unit, what was done, what is in progress, what is not
+    possible now and why (or the unit's "nothing raised" line).
+
+    Laid out to fit ``budget`` bytes, whole lines only: a department's or the executive's roll-up can
+    hold far more than one Teams message, so the units that do not fit are named at the end, with
+    how to read each one's own report (``fit`` would cut every list to a stub instead)."""
+    named = len(view.units) > 1
+    body: list[dict[str, Any]] = [text_block(safe(view.title), size="Medium", weight="Bolder")]
+    out = card(body, fallback=view.title)
+    left_out: list[str] = []
+    for unit in view.units:
+        if left_out:
+            left_out.append(unit.unit_name)
+            continue
+        body.append(_stoplight_unit(unit, named=named))
+        if wire.size(out) <= budget:
+            continue
+        lines = len(unit.green) + len(unit.yellow) + len(unit.red)
+        keep = _longest_count(lines, lambda n, unit=unit: _fits_with(out, unit, named, n, budget))
+        if keep:
+            body[-1] = _stoplight_unit(unit, named=named, keep=keep)
+        else:
+            body.pop()
+            left_out.append(unit.unit_name)
+    if left_out:
+        names = safe(", ".join(left_out))
+        if len(names) > 400:
+            names = names[:400].rsplit(",", 1)[0] + ", …"
+        body.append(
+            text_block(
+                f"Not shown here, to fit one Teams message: {names}. Each unit's own report: write "
+                "`huddle stoplight --unit UNIT` to me.",
+                isSubtle=True,
+            )
+        )
+    if view.legend:
+        body.append(text_block(safe(view.legend), isSubtle=True, size="Small"))
+    return out
+
+
+def _fits_with(out: Card, unit: StoplightUnit, named: bool, keep: int, budget: int) -> bool:
+    out["body"][-1] = _stoplight_unit(unit, named=named, keep=keep)
+    return wire.size(out) <= budget
+
+
+def _longest_count(total: int, fits: Callable[[int], bool]) -> int:
+    """The largest ``n`` ≤ ``total`` with ``fits(n)`` (monotonic), or 0 if even 1 does not fit."""
+    low, high = 0, total
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def notice(view: Notice, *, threaded: bool = True) -> Card:
@@ -486,6 +631,8 @@ def render(view: Any, *, threaded: bool = True) -> Card:
             return good_catch(view)
         case Notice():
             return notice(view, threaded=threaded)
+        case Stoplight():
+            return stoplight(view)
     if getattr(view, "kind", None) == "home":
         return home(view)
     return card([text_block(safe(str(view)))])
@@ -508,6 +655,8 @@ def summary_of(view: Any) -> str:
             return f"Good catch! · {view.unit_name}"
         case Notice():
             return view.title or view.text[:80]
+        case Stoplight():
+            return view.title[:120]
     return "huddlebot"
 
 
@@ -518,6 +667,8 @@ def where_to_read(view: Any) -> str:
             return f"Write **show {view.ref}** to huddlebot in a personal chat to read all of it."
         case HuddleSummary():
             return "The replies in this huddle's thread are there in full."
+        case Stoplight():
+            return "Each unit's own report: write `huddle stoplight --unit UNIT` to me."
     return ""
 
 
@@ -578,8 +729,11 @@ HELP_LINES = (
     "one, reply to my message about it, or write `reply C-1042 your answer`.",
     "**reopen** *C-1042 why it isn't fixed*: reopen a concern you raised that was resolved.",
     "**dashboard**: a private link to the dashboard (in a personal chat): trends, open concerns, exports.",
-    "Leaders: press **Acknowledge** on a concern card or reply in its thread; "
+    "Leaders: press **Acknowledge** on a concern card or reply in its thread; **Resolve** and **Not possible "
+    "now** take a short title for the unit's stoplight report; "
     "`ack`, `reply`, `status`, `resolve`, `not-possible`, `show` *C-1042* also work.",
+    "Leaders: **round** (or `round 4west`, in a personal chat): log a round in a form: whom you spoke "
+    "with, wins to recognise, issues to raise or to track on the stoplight, what the unit needs.",
     "In a channel, @mention me first.",
 )
 

@@ -1,4 +1,5 @@
-"""The dialogs (Teams task modules): "Raise a safety concern" and the anonymous follow-up.
+"""The dialogs (Teams task modules): "Raise a safety concern", the anonymous follow-up, and a
+leader's "Log a round".
 
 A dialog is the Teams analogue of a Slack modal: what is typed in it is not a chat message, so it is
 the only way in for an anonymous concern, and the only place its receipt code is shown.
@@ -6,6 +7,7 @@ the only way in for an anonymous concern, and the only place its receipt code is
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +15,11 @@ from adapters.teams.cards import CARD_TYPE, card, safe, text_block
 from adapters.teams.words import FOLLOW_UP_DIALOG
 from bot.config import OrgConfig
 from bot.model import Anonymity, ConcernType, QualityAim, Severity
+from bot.rounding import MAX_COUNT, MAX_ITEMS
 
 CONCERN_FORM = "concern"
 FOLLOW_UP_FORM = "follow_up"
+ROUND_FORM = "round"
 FORM_KEY = "huddlebot_form"
 
 _SEVERITY_LABELS = {
@@ -43,6 +47,8 @@ class ConcernForm:
     anonymity: str = Anonymity.NAMED
     notify_me: bool = False
     post_anyway: bool = False
+    share: bool = False
+    involves_leader: bool = False
     run_id: int | None = None
 
     @classmethod
@@ -63,6 +69,8 @@ class ConcernForm:
             anonymity=text("anonymity", Anonymity.NAMED) or Anonymity.NAMED,
             notify_me=text("notify_me") == "true",
             post_anyway=text("post_anyway") == "true",
+            share=text("share") == "true",
+            involves_leader=text("involves_leader") == "true",
             run_id=run if isinstance(run, int) else None,
         )
 
@@ -130,7 +138,8 @@ def concern_form(
             "id": "concern_type",
             "label": "What is it about?",
             "style": "compact",
-            "choices": _choices([(t.value, t.value.capitalize()) for t in ConcernType]),
+            # The organisation's own types and labels (the respect type among them); keys are stored.
+            "choices": _choices(list(config.type_labels().items())),
             "value": form.concern_type,
         }
     )
@@ -152,6 +161,26 @@ def concern_form(
             "style": "expanded",
             "choices": _choices(list(_ANONYMITY_LABELS.items())),
             "value": form.anonymity,
+        }
+    )
+    body.append(
+        {
+            "type": "Input.Toggle",
+            "id": "involves_leader",
+            "title": "This involves one of this unit's leaders. It then goes to the next tier's leaders "
+            "and the patient-safety officers, never to this unit's own leaders.",
+            "value": "true" if form.involves_leader else "false",
+            "wrap": True,
+        }
+    )
+    body.append(
+        {
+            "type": "Input.Toggle",
+            "id": "share",
+            "title": "You may show my own words on the unit's stoplight report. Named concerns only: an "
+            "anonymous or confidential one shows only the leaders' short title.",
+            "value": "true" if form.share else "false",
+            "wrap": True,
         }
     )
     body.append(
@@ -195,6 +224,179 @@ def concern_form(
     return card(body, [{"type": "Action.Submit", "title": "Send", "data": data, "style": "positive"}])
 
 
+@dataclass(frozen=True, slots=True)
+class RoundForm:
+    """What the round dialog holds, as typed (to fill it in again after a refusal)."""
+
+    unit: str | None = None
+    staff: str = ""
+    patients: str = ""
+    families: str = ""
+    wins: str = ""
+    raise_issues: str = ""
+    track_issues: str = ""
+    barriers: str = ""
+
+    @classmethod
+    def from_submit(cls, data: dict[str, Any]) -> RoundForm:
+        """Read a submitted round; a count may come as text or as a number."""
+
+        def text(key: str) -> str:
+            value = data.get(key)
+            if isinstance(value, bool):
+                return "?"
+            if isinstance(value, int | float):
+                return str(value)
+            return value.strip() if isinstance(value, str) else ""
+
+        unit = text("unit")
+        return cls(
+            unit=unit or None,
+            staff=text("staff"),
+            patients=text("patients"),
+            families=text("families"),
+            wins=text("wins"),
+            raise_issues=text("raise_issues"),
+            track_issues=text("track_issues"),
+            barriers=text("barriers"),
+        )
+
+    def counts(self) -> tuple[int, int, int] | str:
+        """Staff, patients and families spoken with, or what to say about a count that isn't one.
+
+        An empty count is 0. The range (0 to ``MAX_COUNT``) is the core's to check, so every
+        platform says the same.
+        """
+        found: list[int] = []
+        for value in (self.staff, self.patients, self.families):
+            number = value.removesuffix(".0")
+            if number and not _WHOLE.fullmatch(number):
+                return f"Counts are whole numbers from 0 to {MAX_COUNT}. Nothing was logged."
+            found.append(int(number) if number else 0)
+        return found[0], found[1], found[2]
+
+    def wins_list(self) -> list[tuple[str, str]] | str:
+        """(``@colleague``, what they did) a line, or what to say about a line that isn't one."""
+        wins: list[tuple[str, str]] = []
+        for number, line in enumerate(_lines(self.wins), 1):
+            who, colon, what = line.partition(":")
+            if not who.startswith("@") or not colon or not who.strip("@ ") or not what.strip():
+                return (
+                    f"Write each win on its own line as @colleague: what they did (win {number} isn't). "
+                    "Nothing was logged."
+                )
+            wins.append((who.strip(), what.strip()))
+        return wins
+
+    def items(self, key: str) -> tuple[str, ...]:
+        """The non-empty lines of one of the one-a-line fields."""
+        return tuple(_lines(getattr(self, key)))
+
+
+_WHOLE = re.compile(r"[+-]?[0-9]{1,12}")
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def round_form(units: list[tuple[str, str]], form: RoundForm, *, error: str | None = None) -> dict[str, Any]:
+    """The "Log a round" card: the unit (of those the leader leads), whom they spoke with (counts
+    only), and what they heard, one item a line."""
+    body: list[dict[str, Any]] = []
+    if error:
+        body.append({"type": "Container", "style": "attention", "items": [text_block(safe(error))]})
+    chosen = form.unit if form.unit in {value for value, _ in units} else units[0][0]
+    body.append(
+        {
+            "type": "Input.ChoiceSet",
+            "id": "unit",
+            "label": "Unit",
+            "style": "compact",
+            "isRequired": True,
+            "errorMessage": "Which unit did you round on?",
+            "choices": _choices(units),
+            "value": chosen,
+        }
+    )
+    body.append(text_block("Whom you spoke with (numbers only, never a patient's name)", weight="Bolder"))
+    columns = []
+    for key, label in (("staff", "Staff"), ("patients", "Patients"), ("families", "Families")):
+        number: dict[str, Any] = {
+            "type": "Input.Number",
+            "id": key,
+            "label": label,
+            "min": 0,
+            "max": MAX_COUNT,
+            "errorMessage": f"A whole number from 0 to {MAX_COUNT}.",
+        }
+        typed = getattr(form, key)
+        if _WHOLE.fullmatch(typed):
+            number["value"] = int(typed)
+        columns.append({"type": "Column", "width": "stretch", "items": [number]})
+    body.append({"type": "ColumnSet", "columns": columns})
+    each = f"one a line, at most {MAX_ITEMS}"
+    for key, label, placeholder in (
+        (
+            "wins",
+            f"Wins: each becomes a good catch for the colleague ({each})",
+            "@jo: caught a wrong label before the round",
+        ),
+        (
+            "raise_issues",
+            f"Issues to raise as concerns, with you as the source, \u201cheard on rounds\u201d ({each})",
+            "Call bells in rooms 4 to 6 are slow to reach the desk",
+        ),
+        (
+            "track_issues",
+            f"Issues to track on the unit's stoplight, as in progress ({each})",
+            "Second bladder scanner",
+        ),
+        ("barriers", f"Tools or barriers the unit needs ({each})", "More lift slings on nights"),
+    ):
+        body.append(
+            {
+                "type": "Input.Text",
+                "id": key,
+                "label": label,
+                "placeholder": placeholder,
+                "isMultiline": True,
+                "maxLength": 4000,
+                "value": getattr(form, key),
+            }
+        )
+    body.append(
+        text_block(
+            "Don't name a staff member in an issue unless they agreed; never a patient.",
+            isSubtle=True,
+            size="Small",
+        )
+    )
+    return card(body, [{"type": "Action.Submit", "title": "Log the round", "data": {FORM_KEY: ROUND_FORM}}])
+
+
+def round_opener(unit_id: str, unit_name: str) -> dict[str, Any]:
+    """What ``round`` answers in a personal chat: a button that opens the round dialog for the unit."""
+    return card(
+        [
+            text_block(f"Log a round on {safe(unit_name)}", weight="Bolder"),
+            text_block(
+                "Whom you spoke with, wins to recognise, issues to raise or track, and what the unit needs. "
+                "What you type in the form stays out of this chat.",
+                size="Small",
+            ),
+        ],
+        [
+            {
+                "type": "Action.Submit",
+                "title": "Log a round…",
+                "data": {"msteams": {"type": "task/fetch"}, FORM_KEY: ROUND_FORM, "unit": unit_id},
+            }
+        ],
+        fallback=f"Log a round on {unit_name}",
+    )
+
+
 def follow_up_form(*, code: str = "", result: str | None = None, error: str | None = None) -> dict[str, Any]:
     """The anonymous reporter's dialog: type the receipt code, read the replies, answer them."""
     body: list[dict[str, Any]] = []
@@ -235,9 +437,11 @@ def follow_up_form(*, code: str = "", result: str | None = None, error: str | No
     )
 
 
-def receipt_card(text: str, *, code: str | None = None, tone: str = "success") -> dict[str, Any]:
+def receipt_card(
+    text: str, *, code: str | None = None, tone: str = "success", title: str = "Thank you for speaking up"
+) -> dict[str, Any]:
     """What the reporter sees in the dialog after sending (the code is shown here, once)."""
-    body = [text_block("Thank you for speaking up" if tone == "success" else "Not sent", weight="Bolder")]
+    body = [text_block(title if tone == "success" else "Not sent", weight="Bolder")]
     body.append(text_block(safe(text)))
     if code:
         body.append(

@@ -28,6 +28,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StrictFloat,
     StrictInt,
     StrictStr,
     Tag,
@@ -133,6 +134,9 @@ Short = Annotated[StrictStr, Field(max_length=MAX_SHORT)] | None
 Text = Annotated[StrictStr, Field(max_length=MAX_TEXT)] | None
 ActionValue = Annotated[StrictStr, Field(max_length=MAX_ACTION_VALUE)] | None
 RecordId = Annotated[StrictInt, Field(ge=1, lt=MAX_RECORD_ID)]
+# An Input.Number arrives as text from most clients, as a number from some: either is read, and the
+# adapter says kindly what a count may be (a huge or negative one is the core's to refuse).
+Count = Annotated[StrictStr, Field(max_length=64)] | StrictInt | StrictFloat | None
 ServiceUrl = Annotated[StrictStr, Field(max_length=2048), AfterValidator(_http_url)]
 
 
@@ -228,6 +232,9 @@ class CardData(_Model):
     huddlebot: ActionValue = None
     reply_text: Text = None
     what_we_did: Text = None
+    why_not_possible: Text = None
+    resolve_title: Text = None
+    not_possible_title: Text = None
     goodcatch_text: Text = None
 
 
@@ -261,8 +268,18 @@ class DialogData(_Model):
     anonymity: Short = None
     notify_me: Short = None
     post_anyway: Short = None
+    share: Short = None
+    involves_leader: Short = None
     code: Short = None
     run: RecordId | None = None
+    # The round dialog: counts, then one item a line.
+    staff: Count = None
+    patients: Count = None
+    families: Count = None
+    wins: Text = None
+    raise_issues: Text = None
+    track_issues: Text = None
+    barriers: Text = None
 
 
 class DialogValue(_Model):

@@ -1,8 +1,9 @@
 """A Teams chat message → a core command (the inbound seam for typed bot commands).
 
 Commands are the words listed in the manifest's ``commandLists``: ``concern``, ``huddle``,
-``goodcatch``, ``help``; a leader may also type ``ack``, ``reply``, ``status``, ``resolve`` and
-``show`` with a reference. In a channel the bot only takes commands when @mentioned.
+``goodcatch``, ``help``, and in a personal chat ``round`` (a leader's round, logged in a dialog); a
+leader may also type ``ack``, ``reply``, ``status``, ``resolve``, ``not-possible`` and ``show`` with a
+reference. In a channel the bot only takes commands when @mentioned.
 
 Anonymous concerns are never taken from a chat message (chats are kept and exported): the
 "Raise a safety concern" dialog is the way. A confidential one is not taken in a channel or group
@@ -41,7 +42,7 @@ _CONCERN_FLAGS = {
 class Local:
     """Answered by the adapter itself: ``help``, a usage hint, or a polite no."""
 
-    kind: str  # help | usage | refused | whoami
+    kind: str  # help | usage | refused | whoami | dashboard | round (``text``: the unit asked for)
     text: str = ""
 
 
@@ -245,6 +246,14 @@ def _dashboard(inbound: Inbound, rest: str) -> Local:
     return Local("dashboard")
 
 
+def _round(inbound: Inbound, rest: str) -> Local:
+    # What a leader heard on rounds is typed in a dialog, never in a chat that everyone there can read.
+    if inbound.kind != "personal":
+        return Local("usage", "Write `round` (or `round 4west`) to me in a personal chat to log a round.")
+    unit = _normalise_dashes(rest).removeprefix("--unit").strip()
+    return Local("round", _word(unit)[0])
+
+
 def _whoami(inbound: Inbound, rest: str) -> Local:
     # The directory (huddlebot.yaml) needs each leader's Teams id, which Teams shows nowhere else.
     if inbound.kind != "personal":
@@ -268,6 +277,7 @@ _COMMANDS = {
     "help": _help,
     "whoami": _whoami,
     "dashboard": _dashboard,
+    "round": _round,
     "mine": _home,
     "home": _home,
     "ack": _leader("ack"),

@@ -12,6 +12,7 @@ import re
 # The dialogs' titles, as the manifest names its commands (a command title is at most 32 characters).
 RAISE_DIALOG = "Raise a safety concern"
 FOLLOW_UP_DIALOG = "Follow up on a concern"
+ROUND_DIALOG = "Log a round"
 UNDER_THE_BOX = "under the message box, **+** or **…**"
 
 _FOLLOW_UP = re.compile(r"/concern follow-up(?: (C-[0-9A-Z][0-9A-Z-]*[0-9A-Z]))?")

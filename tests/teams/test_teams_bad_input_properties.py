@@ -167,7 +167,11 @@ async def _world(h: TeamsHarness) -> tuple[dict[str, dict[str, Any]], Pools]:
 
     # huddlebot's own card actions, pressed by someone who may not: refused, nothing changes.
     for action in actions.CONCERN_ACTIONS:
-        inputs = {"reply": {"reply_text": f"a reply {CANARY}"}, "resolve": {"what_we_did": f"done {CANARY}"}}
+        inputs = {
+            "reply": {"reply_text": f"a reply {CANARY}"},
+            "resolve": {"what_we_did": f"done {CANARY}", "resolve_title": f"title {CANARY}"},
+            "not_possible": {"why_not_possible": f"why {CANARY}", "not_possible_title": f"title {CANARY}"},
+        }
         value = actions.concern_action(action, concern_id)
         bases[f"card {action}"] = _card_action(h, value, card.message_ref, **inputs.get(action, {}))
     for action in ("answer_clear", "answer_goodcatch"):  # a huddle that never ran
@@ -215,6 +219,24 @@ async def _world(h: TeamsHarness) -> tuple[dict[str, dict[str, Any]], Pools]:
     bases["dialog task/submit concern"] = _personal_invoke(h, "task/submit", {"data": impossible})
     wrong_code = {"huddlebot_form": "follow_up", "code": "C-1001-AAAA-BBBB-CCCC-DDDD", "text": f"hi {CANARY}"}
     bases["dialog task/submit follow-up"] = _personal_invoke(h, "task/submit", {"data": wrong_code})
+    # A round logged by someone who leads no unit: refused, nothing stored.
+    bases["dialog fetch round"] = _personal_invoke(
+        h,
+        "task/fetch",
+        {"data": {"msteams": {"type": "task/fetch"}, "huddlebot_form": "round", "unit": "4west"}},
+    )
+    round_data = {
+        "huddlebot_form": "round",
+        "unit": "4west",
+        "staff": "6",
+        "patients": 3,
+        "families": "",
+        "wins": f"@jo: caught a wrong label {CANARY}",
+        "raise_issues": f"Call bells are slow {CANARY}",
+        "track_issues": f"Second bladder scanner {CANARY}",
+        "barriers": f"Lift slings {CANARY}",
+    }
+    bases["dialog task/submit round"] = _personal_invoke(h, "task/submit", {"data": round_data})
     bases["dialog submitAction follow-up"] = _personal_invoke(
         h, "composeExtension/submitAction", {"commandId": "followUpConcern", "data": {"code": "nope"}}
     )
@@ -222,6 +244,7 @@ async def _world(h: TeamsHarness) -> tuple[dict[str, dict[str, Any]], Pools]:
     # Typed commands that change nothing, in each kind of conversation.
     bases["command help"] = h.personal_message("help", user=OUTSIDER)
     bases["command mine"] = h.personal_message("mine", user=OUTSIDER)
+    bases["command round"] = h.personal_message("round 4west", user=OUTSIDER)
     bases["command reopen (not the reporter)"] = h.personal_message(
         f"reopen {reference} still broken {CANARY}", user=OUTSIDER
     )

@@ -176,7 +176,8 @@ async def test_acknowledge_button_answers_with_the_refreshed_card(teams: TeamsHa
         None,
         "in_progress",
         None,
-    ]  # reply, ip, resolve
+        None,
+    ]  # reply, ip, resolve, not possible now (the forms are ShowCards)
     again = await teams.post(invoke)  # the same invoke, retried by Teams: same card, one acknowledgement
     assert again[1]["type"] == "application/vnd.microsoft.card.adaptive"
     assert len([a for a in await rows(teams, "audit_events") if a["action"] == "concern.acknowledged"]) == 1

@@ -54,9 +54,9 @@ def test_the_template_and_the_generated_manifest_are_valid() -> None:
     bot = manifest["bots"][0]
     assert set(bot["scopes"]) == {"personal", "team", "groupChat"}
     commands = {tuple(cl["scopes"]): [c["title"] for c in cl["commands"]] for cl in bot["commandLists"]}
-    # A reporter reopens their own concern in the personal chat; channels have no use for it.
+    # A reporter reopens their own concern, and a leader logs a round, in the personal chat only.
     assert commands == {
-        ("personal",): ["concern", "huddle", "goodcatch", "reopen", "help"],
+        ("personal",): ["concern", "huddle", "goodcatch", "reopen", "round", "help"],
         ("team", "groupChat"): ["concern", "huddle", "goodcatch", "help"],
     }
     raise_concern = manifest["composeExtensions"][0]["commands"][0]
