@@ -35,7 +35,6 @@ from bot.model import (
     AuditEvent,
     Concern,
     ConcernStatus,
-    ConcernType,
     Person,
     QualityAim,
     RunStatus,
@@ -48,7 +47,7 @@ from bot.present import STATUS_LABELS
 from bot.publish import record
 from bot.read_side import STAFF_SOURCE, ConcernFilter, RunLine, Scope
 from bot.reply import Reply
-from bot.trends import WEEKS, TrendSnapshots, week_bounds
+from bot.trends import WEEKS, TrendSnapshots, counted_types, week_bounds
 from bot.visibility import hidden_units
 
 if TYPE_CHECKING:
@@ -546,7 +545,7 @@ class Dashboard:
             return [[found.get((p, v), 0) for p in order] for v in values]
 
         aims = [str(a) for a in QualityAim]
-        types = [str(t) for t in ConcernType]
+        types = counted_types(self.core)
         by_aim = await by_week("category", aims)
         by_type = await by_week("concern_type", types)
         escalated = (await by_week("escalated", ["yes"]))[0]
@@ -567,9 +566,10 @@ class Dashboard:
                 chart="columns",
             )
         )
-        for key, title, values, matrix in (
-            ("aims", "Concerns raised by quality aim", aims, by_aim),
-            ("types", "Concerns raised by type", types, by_type),
+        type_label = self.core.config.type_label
+        for key, title, values, matrix, label_of in (
+            ("aims", "Concerns raised by quality aim", aims, by_aim, str.capitalize),
+            ("types", "Concerns raised by type", types, by_type, type_label),
         ):
             full = [*matrix, totals]
             cells = count_cells([[*row, sum(row)] for row in full], small)
@@ -578,7 +578,7 @@ class Dashboard:
                     key=key,
                     title=f"{title}, last {WEEKS} weeks",
                     columns=[*page.weeks, f"{WEEKS} weeks"],
-                    rows=[(v.capitalize(), cells[i]) for i, v in enumerate(values)] + [("All", cells[-1])],
+                    rows=[(label_of(v), cells[i]) for i, v in enumerate(values)] + [("All", cells[-1])],
                     chart="bars-last",
                 )
             )
@@ -774,7 +774,7 @@ class Dashboard:
         statuses = many("status", [str(s) for s in STATUSES])
         severities = many("severity", [str(s) for s in SEVERITIES])
         aims = many("aim", [str(a) for a in QualityAim])
-        types = many("type", [str(t) for t in ConcernType])
+        types = many("type", counted_types(self.core))
         sources = many("source", SOURCES)
         words = one("q")[:200]
         unit_ids: tuple[str, ...] | None = None

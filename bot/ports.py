@@ -6,7 +6,7 @@ The core sees only these protocols.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -300,9 +300,14 @@ class ReadSide(Protocol):
         ...
 
     async def raised_counts(
-        self, *, scope: Scope, weeks: Sequence[datetime], by: Sequence[str]
+        self,
+        *,
+        scope: Scope,
+        weeks: Sequence[datetime],
+        by: Sequence[str],
+        values: Mapping[str, Sequence[str]] | None = None,
     ) -> dict[str, list[tuple[int, str, int]]]:
-        """``raised_by_week`` for each of ``by`` (known values only), read in one pass."""
+        """``raised_by_week`` for each of ``by`` (known values, or ``values`` given), in one pass."""
         ...
 
     async def response_times(

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot import rounding
+from bot.model import ConcernType
 from bot.read_side import Scope
 from bot.rounding import RoundingLine
 from bot.visibility import hidden_units
@@ -124,7 +125,9 @@ class TrendSnapshots:
         units, hidden = key
         scope = Scope(unit_ids=units, hidden_units=hidden)
         start = time.perf_counter()
-        raised = await self.reads.raised_counts(scope=scope, weeks=weeks, by=RAISED_BY)
+        raised = await self.reads.raised_counts(
+            scope=scope, weeks=weeks, by=RAISED_BY, values={"concern_type": counted_types(self.core)}
+        )
         catches = dict(await self.reads.good_catches_by_week(unit_ids=units, weeks=weeks))
         times = {w.week: w for w in await self.reads.response_times(scope=scope, weeks=weeks, now=weeks[0])}
         huddles = await self.reads.huddles_by_unit(unit_ids=units, start=weeks[-1], end=weeks[0])
@@ -148,6 +151,15 @@ class TrendSnapshots:
         else:
             self._kept.pop(key, None)  # fast again (data removed, a quieter hour): count per request
         return trends
+
+
+def counted_types(core: Core) -> list[str]:
+    """The concern types figures are given for: the organisation's own, then built-in ones it dropped.
+
+    Stored concerns keep their type when the organisation file renames or removes it.
+    """
+    own = list(core.config.type_labels())
+    return [*own, *(str(t) for t in ConcernType if str(t) not in own)]
 
 
 def week_bounds(now: datetime, weeks: int = WEEKS) -> list[datetime]:

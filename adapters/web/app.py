@@ -48,7 +48,8 @@ from bot.dashboard import (
 from bot.errors import NotAllowed, NotFound
 from bot.family import family_detail
 from bot.limits import AttemptLimiter
-from bot.model import ConcernType, QualityAim
+from bot.model import QualityAim
+from bot.trends import counted_types
 
 APP_KEY: web.AppKey[App] = web.AppKey("huddlebot_dashboard", App)
 LIMITER_KEY: web.AppKey[AttemptLimiter] = web.AppKey("sign_in_failures", AttemptLimiter)
@@ -67,6 +68,8 @@ def _dash(request: web.Request) -> Dashboard:
 
 def _context(request: web.Request, **values: Any) -> dict[str, Any]:
     context: dict[str, Any] = {"path": request.path, "flash": None, "nav": ""}
+    if APP_KEY in request.app:  # the organisation's own labels for concern types
+        context["type_label"] = _dash(request).core.config.type_label
     if VIEWER in request:
         context["viewer"] = viewer_of(request)
         context["csrf"] = request.app[SIGN_IN_KEY].csrf_token(session_of(request))
@@ -209,7 +212,7 @@ def _choices(dash: Dashboard, viewer: Viewer) -> dict[str, Any]:
         "statuses": [(str(s), str(s).replace("_", " ").capitalize()) for s in STATUSES],
         "severities": [(str(s), str(s).capitalize()) for s in SEVERITIES],
         "aims": [(str(a), str(a).capitalize()) for a in QualityAim],
-        "types": [(str(t), str(t).capitalize()) for t in ConcernType],
+        "types": [(t, dash.core.config.type_label(t)) for t in counted_types(dash.core)],
         "sources": list(SOURCE_LABELS.items()),
     }
 
