@@ -11,6 +11,7 @@ dashboard count rounds done against the rhythm ("planned") and what became of th
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -126,6 +127,30 @@ async def reminder(core: Core, tx: Tx, handle: str, unit: Unit) -> Notice:
     return Notice(title=f"Rounding · {unit.name}", text="\n".join(lines))
 
 
+_NAMED = re.compile(r"^@([^\s:]+)\s*:\s*(.+)$", re.DOTALL)
+
+
+def _on_behalf(core: Core, cmd: LogRound, text: str) -> str:
+    """A concern's words for an issue heard: the staff member named only if the leader wrote ``@who:``.
+
+    Writing the name is the leader's record that the colleague agreed to be named; otherwise the
+    leader alone is the concern's source.
+    """
+    named = _NAMED.match(text)
+    if named is None:
+        return f"Heard on rounds: {text}"
+    who, words = named.group(1), named.group(2).strip()
+    handle = who if core.config.person(who) else core.config.handle_for(cmd.where.platform, who)
+    entry = core.config.person(handle) if handle else None
+    if entry is None:
+        raise Refusal(
+            f"I don't know @{who[:40]}. Write the colleague's handle from the organisation file, or leave "
+            "the name out to raise it on their behalf without it. Nothing was logged.",
+            code="unknown_person",
+        )
+    return f"Heard on rounds from {entry.name}, who agreed to be named: {words}"
+
+
 def _items(values: tuple[str, ...], what: str) -> list[str]:
     if len(values) > MAX_ITEMS:
         raise Refusal(f"At most {MAX_ITEMS} {what} a round. Nothing was logged.", code="too_many")
@@ -142,6 +167,7 @@ async def log_round(core: Core, tx: Tx, cmd: LogRound) -> Reply:
                 f"Counts are whole numbers from 0 to {MAX_COUNT}. Nothing was logged.", code="bad_count"
             )
     raised = _items(cmd.concerns, "issues to raise")
+    raised_texts = [_on_behalf(core, cmd, text) for text in raised]
     tracked = _items(cmd.tracked, "issues to track")
     barriers = _items(cmd.barriers, "tools or barriers")
     if len(cmd.wins) > MAX_ITEMS:
@@ -156,11 +182,9 @@ async def log_round(core: Core, tx: Tx, cmd: LogRound) -> Reply:
         done.append(f"good catch for {recipient.lstrip('@')}")
         del reply
     refs: list[str] = []
-    for text in raised:
+    for text in raised_texts:
         reply = await concerns.raise_concern(
-            core,
-            tx,
-            RaiseConcern(person=cmd.person, where=cmd.where, unit=unit.id, text=f"Heard on rounds: {text}"),
+            core, tx, RaiseConcern(person=cmd.person, where=cmd.where, unit=unit.id, text=text)
         )
         if reply.ref is None:
             raise Refusal(reply.text, code=reply.code or "not_raised")

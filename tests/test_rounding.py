@@ -95,6 +95,24 @@ async def test_round_logs_a_good_catch_a_concern_and_a_tracked_item(rounds: Harn
     # The next reminder says what was heard on this round.
     await _until(h, datetime(2026, 3, 6, 16, 1, tzinfo=UTC))
     assert "Last round you heard: C-1001: Night staff can't reach pharmacy" in h.transcript("@dana")
+    # A colleague is named only when the leader writes their handle (they agreed); an unknown one is
+    # refused and nothing of that round is kept.
+    named = await h.run("as dana\n/round 4west --staff 1 --concern @jo: The sharps bin is always full")
+    assert "concern C-1003" in named
+    async with h.core.uow() as tx:
+        on_behalf = await tx.get(Concern, 3)
+    assert on_behalf is not None
+    assert on_behalf.text == (
+        "Heard on rounds from Jo Martin, who agreed to be named: The sharps bin is always full"
+    )
+    unknown = await h.run("as dana\n/round 4west --win @jo fine work --concern @nobody: Lift broken")
+    assert "I don't know @nobody" in unknown and "Nothing was logged" in unknown
+    async with h.core.uow() as tx:
+        assert await tx.get(Concern, 4) is None
+        catches = await tx.good_catches_between(
+            unit_id="4west", start=h.clock.now() - timedelta(hours=1), end=h.clock.now() + timedelta(hours=1)
+        )
+    assert catches == []  # the refused round's win was not kept either
     refused = await h.run("as alex\n/round 4west --staff 2")
     assert "Only the leaders of 4 West Med-Surg can log a round" in refused
 

@@ -183,7 +183,8 @@ _USAGE = {
 
 ROUND_USAGE = (
     "Usage: /round UNIT [--staff N] [--patients N] [--families N] [--win @HANDLE WHAT] "
-    "[--concern ISSUE] [--track ISSUE] [--barrier NEED] (each of the last four may repeat)"
+    "[--concern ISSUE] [--track ISSUE] [--barrier NEED] (each of the last four may repeat; "
+    "'--concern @HANDLE: ISSUE' names the colleague who raised it, only if they agreed)"
 )
 
 
