@@ -9,8 +9,10 @@ who raises the concern in her personal chat, and Dana Reyes, 4 West's leader, in
 install in both personal chats and in the team (the bot's hello in General), ``help``, a typed concern
 and its receipt, ``@huddlebot huddle now`` in the unit's channel, the concern card in the leaders'
 channel, Acknowledge, Reply and Resolve on the card (``adaptiveCard/action``, the card refreshed in
-place), Jo's updates in her chat, and an anonymous concern through the *Raise a safety concern* dialog
-(a message-extension action command: ``composeExtension/fetchTask`` and ``submitAction``).
+place), Jo's updates in her chat, a second concern closed with the card's *Not possible now* form (the
+reason and the stoplight title; Jo told why), and an anonymous concern through the *Raise a safety
+concern* dialog (a message-extension action command: ``composeExtension/fetchTask`` and
+``submitAction``).
 
 What the playground (0.2.28) cannot do, so the Activity-protocol tests (``test_teams_e2e.py`` and the
 other tests beside this one, with the fake connector) cover it instead:
@@ -366,6 +368,23 @@ def test_a_concern_through_the_teams_playground(stack: Stack, tmp_path: Path) ->
             shows(jo, "Biomed is checking the pump now")
             shows(jo, re.compile(r"resolved by Dana Reyes", re.IGNORECASE))
             shows(jo, "Pump swapped; alarm volume checked")
+
+            # Not possible now, from the card's own form: a required reason and a short stoplight title.
+            say(jo, "concern --unit 4west We need a second bladder scanner on nights")
+            shows(jo, re.compile(r"Your concern C-1002 was received"))
+            stack.delivered()
+            shows(dana, "We need a second bladder scanner on nights")
+            dana.get_by_role("button", name="Not possible now", exact=True).click()
+            dana.get_by_placeholder(re.compile(r"^e\.g\. The budget")).fill(
+                "The budget is frozen until April"
+            )
+            dana.get_by_placeholder("e.g. Second bladder scanner").fill("Second bladder scanner")
+            dana.get_by_role("button", name="Close as not possible now", exact=True).click()
+            shows(dana, re.compile(r"Not possible now: Dana Reyes, .*Why: The budget is frozen until April"))
+            shows(dana, "On the unit's stoplight as: Second bladder scanner")
+            expect(dana.get_by_role("button", name="Not possible now", exact=True)).to_have_count(0)
+            shows(jo, re.compile(r"Your concern can't be acted on now · C-1002"))
+            shows(jo, re.compile(r"Why: The budget is frozen until April"))
 
             # An anonymous concern through the Raise a safety concern dialog (a message-extension action).
             jo.get_by_label("Trigger Message Extension App").click()
