@@ -34,6 +34,11 @@ def is_leader(core: Core, person: Person, unit: Unit) -> bool:
     return handle in core.config.leader_handles(unit.id) or handle in core.config.safety_officers
 
 
+def units_led(core: Core, person: Person) -> list[Unit]:
+    """The units ``person`` may act on as a leader (``is_leader``), in the organisation file's order."""
+    return [unit for unit in core.config.units if is_leader(core, person, unit)]
+
+
 _CONCERN_HINT = "If you want to add something, reply to the concern or raise a new one with /concern."
 
 

@@ -31,6 +31,9 @@ from bot.views import (
     HuddleSummary,
     Notice,
     ReporterUpdate,
+    Stoplight,
+    StoplightItem,
+    StoplightUnit,
     ThreadMessage,
     View,
 )
@@ -401,6 +404,10 @@ def _concern_parts(view: ConcernCard, *, with_actions: bool = True) -> list[_Par
     if view.resolution:
         lead = f"*Resolved by {escape(view.resolved_label or '')}.* What we did: "
         parts.append(_Text(escape(view.resolution), lead=lead))
+    if view.not_possible:
+        parts.append(_Text(escape(view.not_possible), lead=":red_circle: *Not possible now:* "))
+    if view.title:
+        parts.append(context(f"On the unit's stoplight report as: {escape(view.title)}"))
     if not with_actions:
         return parts
     if view.actions:
@@ -461,6 +468,52 @@ def _huddle_summary(view: HuddleSummary) -> list[_Part]:
     return parts
 
 
+# What a reporter's update is, said first where it changes what they can do next.
+_UPDATE_HEADINGS = {"not_possible": "Not possible now"}
+_MARKS = {"green": "🟢 *Done*", "yellow": "🟡 *In progress*", "red": "🔴 *Not possible now*"}
+
+
+def _reporter_update(view: ReporterUpdate) -> list[_Part]:
+    parts: list[_Part] = []
+    heading = _UPDATE_HEADINGS.get(view.event)
+    if heading:
+        parts.append(header(f"{heading} · {view.ref}" if view.ref else heading))
+    parts.append(_Text(escape(view.text)))
+    if view.event == "received":
+        parts.append(context("Reply in this thread to add to your concern; the leaders will see it."))
+    return parts
+
+
+def _stoplight_line(item: StoplightItem) -> str:
+    line = f"• *{escape(item.ref)}* · {escape(item.title)}"
+    return line + (f"\n      {escape(item.detail)}" if item.detail else "")
+
+
+def _stoplight_unit(unit: StoplightUnit, *, named: bool) -> list[_Part]:
+    """A unit's part: its green, yellow and red lists (each shortened on its own), or the nothing line."""
+    name = f"*{escape(unit.unit_name)}*\n" if named else ""
+    if unit.nothing:
+        return [{"type": "section", "text": mrkdwn(cut_markup(name + escape(unit.nothing), SECTION_LIMIT))}]
+    parts: list[_Part] = []
+    for colour in ("green", "yellow", "red"):
+        items: list[StoplightItem] = getattr(unit, colour)
+        if items:
+            title = (name if not parts else "") + _MARKS[colour] + "\n"
+            parts.append(_List(title, [_stoplight_line(i) for i in items], "line(s)"))
+    if unit.more:
+        parts.append(context(f"…and {unit.more} more not listed here."))
+    return parts
+
+
+def _stoplight(view: Stoplight) -> list[_Part]:
+    parts: list[_Part] = [header(view.title)]
+    for unit in view.units:
+        parts += _stoplight_unit(unit, named=len(view.units) > 1)
+    if view.legend:
+        parts.append(context(escape(view.legend)))
+    return parts
+
+
 def _parts(view: View) -> list[_Part]:
     match view:
         case ConcernCard():
@@ -472,10 +525,9 @@ def _parts(view: View) -> list[_Part]:
         case ThreadMessage():
             return [_Text(escape(view.text), lead=f"*{escape(view.author_label)}:* ")]
         case ReporterUpdate():
-            parts: list[_Part] = [_Text(escape(view.text))]
-            if view.event == "received":
-                parts.append(context("Reply in this thread to add to your concern; the leaders will see it."))
-            return parts
+            return _reporter_update(view)
+        case Stoplight():
+            return _stoplight(view)
         case GoodCatchPost():
             lead = (
                 f":star: *Good catch!* {escape(view.giver_label)} recognised "
@@ -520,7 +572,10 @@ def fallback_text(view: View) -> str:
         case Notice():
             text = f"{view.title}: {view.text}" if view.title else view.text
         case ReporterUpdate():
-            text = view.text
+            heading = _UPDATE_HEADINGS.get(view.event)
+            text = f"{heading}: {view.text}" if heading else view.text
+        case Stoplight():
+            text = view.title
         case _:
             text = "huddlebot"
     return _notification(text)

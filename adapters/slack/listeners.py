@@ -30,6 +30,7 @@ from adapters.slack.translate import (
     SLACK,
     USAGE,
     FormContext,
+    FormErrors,
     OpenConcernForm,
     OpenForm,
     OpenGoodCatchForm,
@@ -45,13 +46,17 @@ from adapters.slack.translate import (
     huddle_command,
     message_command,
     person,
+    round_command,
+    round_from_form,
 )
 from bot import commands as c
 from bot.core import Core
 from bot.errors import Refusal
-from bot.model import Anonymity, concern_reference
+from bot.model import Anonymity, Person, concern_reference
+from bot.policy import units_led
 from bot.reply import Reply
 from bot.sign_in import SignIn
+from bot.text import looks_like_phi
 from bot.views import ConcernCard, HomeTab
 
 log = logging.getLogger("huddlebot.slack")
@@ -73,7 +78,19 @@ _FIELD_OF = {
     "unknown_type": "type",
     "unknown_anonymity_level": "anonymity",
     "notify_unavailable": "anonymity",
+    "no_one_above": "involves_leader",
 }
+# A refusal of a round, by the core's code: the field it is about (the rest are about the unit).
+_ROUND_FIELD_OF = {
+    "self_recognition": "wins",
+    "no_recipient": "wins",
+    "bad_count": "staff",
+    "unknown_person": "concerns",
+}
+NOT_ROUNDING = (
+    "Rounds are logged by a unit's leaders, and I don't have you down as leading a unit, so there is "
+    "nothing to log here. If you do lead one, ask whoever looks after huddlebot to add you to it."
+)
 
 
 class SlackListeners:
@@ -96,9 +113,12 @@ class SlackListeners:
         bolt.command("/concern")(self.concern)
         bolt.command("/huddle")(self.huddle)
         bolt.command("/goodcatch")(self.goodcatch)
+        bolt.command("/round")(self.rounding)
         bolt.action(BUTTONS)(self.button)
         bolt.view(modals.REPLY_FORM)(self.reply_submitted)
         bolt.view(modals.RESOLVE_FORM)(self.resolve_submitted)
+        bolt.view(modals.NOT_POSSIBLE_FORM)(self.not_possible_submitted)
+        bolt.view(modals.ROUND_FORM)(self.round_submitted)
         bolt.view(modals.FOLLOW_UP_FORM)(self.follow_up_submitted)
         bolt.view(modals.GOOD_CATCH_FORM)(self.good_catch_submitted)
         bolt.event("message")(self.message)
@@ -255,6 +275,42 @@ class SlackListeners:
             return
         await ack(**_ephemeral_reply(await self._run(command)))
 
+    async def rounding(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+        """``/round [unit]`` opens the form to log a round on one of the units the person leads."""
+        who = self._person(body.get("user_id", ""), body.get("user_name", ""))
+        channel = body.get("channel_id")
+        try:
+            request = round_command(body.get("text") or "", self.core.config)
+        except Usage as usage:
+            await ack(**_usage(usage))
+            return
+        if isinstance(request, ShowHelp):
+            await ack(**_help(request.command))
+            return
+        led = units_led(self.core, who)
+        if not led:
+            await ack(**_say(NOT_ROUNDING, "error"))
+            return
+        named = self.core.config.unit(request.unit) if request.unit else None
+        if named is not None and named not in led:
+            await ack(
+                **_say(
+                    f"You don't lead {named.name}, so you can't log a round there. You lead: "
+                    + ", ".join(u.name for u in led[:20])
+                    + ".",
+                    "error",
+                )
+            )
+            return
+        chosen = request.unit or self._default_unit(channel)
+        form = modals.round_form(
+            FormContext(channel=channel),
+            [(u.id, u.name) for u in led],
+            unit=chosen if any(u.id == chosen for u in led) else None,
+        )
+        problem = await self._open(body.get("trigger_id"), form)
+        await ack(**(_say(problem, "error") if problem else {}))
+
     # --- buttons ----------------------------------------------------------------------------------
 
     async def button(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
@@ -275,6 +331,13 @@ class SlackListeners:
             )
             return
         if isinstance(request, OpenForm):
+            refusal = None
+            if request.form == "not_possible":
+                refusal = await self._may_not_close(who, request.concern_id)
+            if refusal is not None:
+                await ack()
+                self.spawn(self._ephemeral(channel, who.user_id, refusal, thread), "an ephemeral note")
+                return
             meta = FormContext(channel=channel, run_id=request.run_id, concern_id=request.concern_id)
             if request.form == "concern":
                 view = self._concern_form(meta)
@@ -282,7 +345,8 @@ class SlackListeners:
                 view = modals.good_catch_form(meta)
             else:
                 ref = concern_reference(request.concern_id or 0)
-                view = (modals.reply_form if request.form == "reply" else modals.resolve_form)(meta, ref)
+                make = {"reply": modals.reply_form, "not_possible": modals.not_possible_form}
+                view = make.get(request.form, modals.resolve_form)(meta, ref)
             problem = await self._open(body.get("trigger_id"), view)
             await ack()
             if problem:
@@ -294,6 +358,17 @@ class SlackListeners:
         reply = await self._run(request)
         await ack()
         self.spawn(self._ephemeral(channel, who.user_id, reply, thread), "an ephemeral note")
+
+    async def _may_not_close(self, who: Person, concern_id: int | None) -> Reply | None:
+        """The core's refusal when ``who`` may not close the concern as not possible now, else None.
+
+        Asked before the form opens, so a non-leader is told at once, as with the other leader buttons,
+        instead of after typing a reason. It is the core's own command without a reason: every check
+        before the reason's (who leads it, is it still open) runs, and a refusal changes nothing.
+        """
+        ref = concern_reference(concern_id or 0)
+        reply = await self._run(c.MarkNotPossible(person=who, ref=ref, reason=""))
+        return None if reply.code == "reason_needed" else reply
 
     # --- modals -----------------------------------------------------------------------------------
 
@@ -340,37 +415,88 @@ class SlackListeners:
         self,
         ack: Callable[..., Awaitable[Any]],
         body: dict[str, Any],
-        make: Callable[[str, str], c.Command],
+        make: Callable[[str, dict[str, Any]], c.Command],
         title: str,
+        *,
+        field: str = "text",
     ) -> None:
+        """A leader's form about one concern: ``make`` builds the command from its values; a refusal
+        lands under ``field`` (the text they wrote), a stoplight title too long under the title."""
         view = body.get("view") or {}
         meta = FormContext.load(view.get("private_metadata"))
-        text = form_values(view).get("text") or ""
+        values = form_values(view)
         if meta.concern_id is None:
             await ack(
                 response_action="update",
                 view=modals.message(title, "This form is out of date.", tone="error"),
             )
             return
-        reply = await self._run(make(concern_reference(meta.concern_id), text))
+        short_title = values.get("title")
+        if isinstance(short_title, str) and len(" ".join(short_title.split())) > modals.TITLE_CHARS:
+            error = f"A short title: at most {modals.TITLE_CHARS} characters."
+            await ack(response_action="errors", errors={"title": error})
+            return
+        reply = await self._run(make(concern_reference(meta.concern_id), values))
         if reply.ok:
             await ack(response_action="update", view=modals.message(title, reply.text, tone=reply.tone))
         else:
-            await ack(response_action="errors", errors={"text": _short(reply.text)})
+            await ack(response_action="errors", errors={field: _short(reply.text)})
 
     async def reply_submitted(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
         """A leader's reply to the reporter."""
         who = self._person(body.get("user") or {})
         await self._leader_form(
-            ack, body, lambda ref, text: c.ReplyToConcern(person=who, ref=ref, text=text), "Reply sent"
+            ack,
+            body,
+            lambda ref, values: c.ReplyToConcern(person=who, ref=ref, text=values.get("text") or ""),
+            "Reply sent",
         )
 
     async def resolve_submitted(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
-        """A leader resolves with what was done."""
+        """A leader resolves with what was done, and the stoplight's short title if they gave one."""
         who = self._person(body.get("user") or {})
         await self._leader_form(
-            ack, body, lambda ref, text: c.ResolveConcern(person=who, ref=ref, text=text), "Resolved"
+            ack,
+            body,
+            lambda ref, values: c.ResolveConcern(
+                person=who, ref=ref, text=values.get("text") or "", title=values.get("title") or None
+            ),
+            "Resolved",
         )
+
+    async def not_possible_submitted(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+        """A leader closes a concern as not possible now: the reason (the reporter is told) and a title."""
+        who = self._person(body.get("user") or {})
+        await self._leader_form(
+            ack,
+            body,
+            lambda ref, values: c.MarkNotPossible(
+                person=who, ref=ref, reason=values.get("reason") or "", title=values.get("title") or None
+            ),
+            "Not possible now",
+            field="reason",
+        )
+
+    async def round_submitted(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+        """A leader's round: logged, and what they heard turned into good catches, concerns, items."""
+        view = body.get("view") or {}
+        meta = FormContext.load(view.get("private_metadata"))
+        values = form_values(view)
+        who = self._person(body.get("user") or {})
+        try:
+            command = round_from_form(values, meta, who, self.tenant, self.core.config)
+        except FormErrors as problems:
+            await ack(response_action="errors", errors={k: _short(v) for k, v in problems.errors.items()})
+            return
+        reply = await self._run(command)
+        if reply.ok:
+            await ack(
+                response_action="update", view=modals.message("Round logged", reply.text, tone="success")
+            )
+        elif reply.code == "internal_error":
+            await ack(response_action="update", view=modals.message("Not logged", reply.text, tone="error"))
+        else:
+            await ack(response_action="errors", errors={_round_field(reply, values): _short(reply.text)})
 
     async def follow_up_submitted(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
         """An anonymous reporter answers the leaders from the follow-up form."""
@@ -487,6 +613,15 @@ def _help(command: str) -> dict[str, Any]:
 def _usage(usage: Usage) -> dict[str, Any]:
     problem = escape(usage.problem) + "\n" if usage.problem else ""  # it may quote what was typed
     return {"response_type": "ephemeral", "text": problem + USAGE.get(usage.command, "")}
+
+
+def _round_field(reply: Reply, values: dict[str, Any]) -> str:
+    """The field of the round form a refusal is about."""
+    if reply.code == "phi_warning":  # one of the issues raised or tracked: the one that looks like it
+        return next(
+            (f for f in ("concerns", "tracked") if looks_like_phi(str(values.get(f) or ""))), "concerns"
+        )
+    return _ROUND_FIELD_OF.get(reply.code or "", "unit")
 
 
 def _short(text: str, limit: int = 300) -> str:

@@ -1,5 +1,5 @@
-"""The Slack modals: raise a concern, reply, resolve, follow up anonymously, recognise a good catch,
-and read a concern whole.
+"""The Slack modals: raise a concern, reply, resolve, close as not possible now, follow up anonymously,
+recognise a good catch, log a round, and read a concern whole.
 
 Each form's ``callback_id`` says which form it is; its ``private_metadata`` holds a ``FormContext``
 (ids only). People's text inside a modal is escaped like everywhere else. A modal holds at most 100
@@ -29,13 +29,16 @@ from adapters.slack.blocks import (
 )
 from adapters.slack.translate import FormContext
 from bot.config import OrgConfig
-from bot.model import Anonymity, ConcernType, QualityAim, Severity
+from bot.model import Anonymity, QualityAim, Severity
 from bot.reply import Reply
+from bot.rounding import MAX_COUNT, MAX_ITEMS
 from bot.views import ConcernCard
 
 CONCERN_FORM = "concern"
 REPLY_FORM = "concern_reply"
 RESOLVE_FORM = "concern_resolve"
+NOT_POSSIBLE_FORM = "concern_not_possible"
+ROUND_FORM = "round"
 FOLLOW_UP_FORM = "concern_follow_up"
 GOOD_CATCH_FORM = "good_catch"
 CONCERN_VIEW = "concern_view"
@@ -43,6 +46,7 @@ CONCERN_VIEW = "concern_view"
 INPUT_LIMIT = 3000  # Slack's plain_text_input max_length
 TITLE_LIMIT = 24  # a modal's title, submit and close
 METADATA_LIMIT = 3000  # private_metadata
+TITLE_CHARS = 120  # a stoplight title: ``bot.concerns._title`` keeps at most this many
 
 _SEVERITY_LABELS = {
     Severity.LOW: "Low",
@@ -51,7 +55,6 @@ _SEVERITY_LABELS = {
     Severity.IMMEDIATE: "Immediate: stop the line",
 }
 _AIM_LABELS = {aim: aim.value.replace("-", " ").capitalize() for aim in QualityAim}
-_TYPE_LABELS = {kind: kind.value.capitalize() for kind in ConcernType}
 _ANONYMITY = [
     (Anonymity.NAMED, "Named", "Leaders see your name and can talk to you directly."),
     (
@@ -91,15 +94,16 @@ def _text_input(
     optional: bool = False,
     multiline: bool = True,
     placeholder: str | None = None,
+    max_length: int = INPUT_LIMIT,
 ) -> Block:
     element: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": "value",
         "multiline": multiline,
-        "max_length": INPUT_LIMIT,
+        "max_length": max_length,
     }
     if initial:
-        element["initial_value"] = initial[:INPUT_LIMIT]
+        element["initial_value"] = initial[:max_length]
     if placeholder:
         element["placeholder"] = plain(placeholder, 150)
     block: Block = {
@@ -192,8 +196,18 @@ def concern_form(
     blocks.append(
         _select("category", "Which quality aim does it touch?", aims, values.get("category") or "safe")
     )
-    types = [_option(t.value, label) for t, label in _TYPE_LABELS.items()]
+    # The organisation's own types and labels (the respect type among them): what is stored is the key.
+    types = [_option(key, label) for key, label in config.type_labels().items()]
     blocks.append(_select("type", "What is it about?", types, values.get("type") or "other"))
+    blocks.append(
+        _checkbox(
+            "involves_leader",
+            "About one of your leaders?",
+            "This involves one of this unit's leaders",
+            "It goes to the leaders above them and the safety officer, never to them.",
+            "yes" in (values.get("involves_leader") or []),
+        )
+    )
     units = [_option(u.id, u.name) for u in config.units]
     blocks.append(_select("unit", "Which unit?", units, values.get("unit") or default_unit))
     anonymity = [_option(a.value, label, text) for a, label, text in _ANONYMITY]
@@ -212,6 +226,15 @@ def concern_form(
         context(
             "An anonymous concern reaches the leaders after a short random delay, so its timing doesn't "
             "point to you. An *immediate* one goes at once: its timing is not hidden."
+        )
+    )
+    blocks.append(
+        _checkbox(
+            "share",
+            "The unit's stoplight report",
+            "You may show my own words on the unit's stoplight report",
+            "Named concerns only: otherwise the unit reads only the leader's title.",
+            "yes" in (values.get("share") or []),
         )
     )
     if offer_notify:
@@ -269,16 +292,98 @@ def reply_form(meta: FormContext, ref: str) -> dict[str, Any]:
     return _modal(REPLY_FORM, f"Reply to {ref}", blocks, meta, "Send")
 
 
+def _title_input() -> Block:
+    # The unit reads this line on the stoplight, where an anonymous reporter's words never go.
+    return _text_input(
+        "title",
+        "Short title for the unit's stoplight report",
+        optional=True,
+        multiline=False,
+        max_length=TITLE_CHARS,
+        placeholder="e.g. Second bladder scanner",
+        hint="Everyone on the unit reads it. For an anonymous or confidential concern it is all they read.",
+    )
+
+
 def resolve_form(meta: FormContext, ref: str) -> dict[str, Any]:
-    """Resolve ``ref``: what was done."""
+    """Resolve ``ref``: what was done, and the stoplight's short title."""
     blocks = [
         _text_input(
             "text",
             "What we did",
             hint="The reporter is told this, so say what changed. They can reopen it if it isn't fixed.",
-        )
+        ),
+        _title_input(),
     ]
     return _modal(RESOLVE_FORM, f"Resolve {ref}", blocks, meta, "Resolve")
+
+
+def not_possible_form(meta: FormContext, ref: str) -> dict[str, Any]:
+    """Close ``ref`` as not possible now: the reason (required) and the stoplight's short title."""
+    blocks = [
+        _text_input(
+            "reason",
+            f"Why {ref} isn't possible now",
+            placeholder="e.g. The budget is frozen until April; we will look again then.",
+            hint="The reporter is told, and can reopen it. The unit reads it in red on the stoplight report.",
+        ),
+        _title_input(),
+    ]
+    return _modal(NOT_POSSIBLE_FORM, "Not possible now", blocks, meta, "Close it")
+
+
+def _number(block_id: str, label: str) -> Block:
+    element = {
+        "type": "number_input",
+        "action_id": "value",
+        "is_decimal_allowed": False,
+        "min_value": "0",
+        "max_value": str(MAX_COUNT),
+        "initial_value": "0",
+    }
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": element,
+        "optional": True,
+    }
+
+
+def round_form(meta: FormContext, units: list[tuple[str, str]], *, unit: str | None) -> dict[str, Any]:
+    """Log a round on one of ``units`` (id, name: those the leader leads), ``unit`` chosen if given."""
+    one_a_line = f"One a line, at most {MAX_ITEMS}."
+    blocks: list[Block] = [
+        context("Counts only: never write a patient's name here."),
+        _select("unit", "Which unit did you round on?", [_option(i, name) for i, name in units], unit),
+        _number("staff", "Staff you spoke with"),
+        _number("patients", "Patients you spoke with"),
+        _number("families", "Families you spoke with"),
+        _text_input(
+            "wins",
+            "Wins",
+            optional=True,
+            placeholder="@jo: caught a look-alike vial before it was drawn up",
+            hint=f"{one_a_line} Write each as @person: what they did. Each is shared as a good catch.",
+        ),
+        _text_input(
+            "concerns",
+            "Issues to raise as concerns",
+            optional=True,
+            hint=(
+                f"{one_a_line} Each is raised with you as its source (heard on rounds): leave the staff "
+                "member's name out unless they agreed."
+            ),
+        ),
+        _text_input(
+            "tracked",
+            "Issues to track on the stoplight",
+            optional=True,
+            hint=f"{one_a_line} Each shows in yellow (in progress) on the unit's stoplight report.",
+        ),
+        _text_input("barriers", "Tools or barriers needed", optional=True, hint=one_a_line),
+    ]
+    return _modal(ROUND_FORM, "Log a round", blocks, meta, "Log round")
 
 
 # A message of the conversation starts with its time, as the core writes it ("Wed 25 Nov 07:05 CST · ").

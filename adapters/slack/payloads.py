@@ -44,7 +44,7 @@ MAX_VALUE_DEPTH = 8  # our button values are one flat JSON object
 MAX_FIELDS = 200  # form fields in one request
 
 BUTTONS = re.compile(
-    r"^(acknowledge|reply|in_progress|resolve|answer_clear|answer_concern|answer_goodcatch)$"
+    r"^(acknowledge|reply|in_progress|resolve|not_possible|answer_clear|answer_concern|answer_goodcatch)$"
 )
 # The forms a person can send, and the input blocks of each (their fields get a form error).
 FORMS: dict[str, tuple[str, ...]] = {
@@ -57,9 +57,13 @@ FORMS: dict[str, tuple[str, ...]] = {
         "anonymity",
         "notify",
         "post_anyway",
+        "share",
+        "involves_leader",
     ),
     modals.REPLY_FORM: ("text",),
-    modals.RESOLVE_FORM: ("text",),
+    modals.RESOLVE_FORM: ("text", "title"),
+    modals.NOT_POSSIBLE_FORM: ("reason", "title"),
+    modals.ROUND_FORM: ("unit", "staff", "patients", "families", "wins", "concerns", "tracked", "barriers"),
     modals.FOLLOW_UP_FORM: ("text",),
     modals.GOOD_CATCH_FORM: ("recipient", "text"),
 }

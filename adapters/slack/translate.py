@@ -18,6 +18,8 @@ from bot.actions import parse_action
 from bot.config import OrgConfig
 from bot.errors import Refusal
 from bot.model import Address, Person, concern_reference, parse_reference
+from bot.rounding import MAX_COUNT, MAX_ITEMS
+from bot.text import MAX_SHORT_CHARS
 
 SLACK = "slack"
 MAX_ROW_ID = 2**63 - 1  # the largest id a database row can have (a BIGINT)
@@ -44,6 +46,12 @@ USAGE = {
         "*/goodcatch @someone what they caught* — recognise a colleague who stopped something before it "
         "did harm. Without anything after it, it opens a form.\n"
         "*/goodcatch help* — this help."
+    ),
+    "/round": (
+        "*/round* [unit] — leaders: log a round on a unit you lead. A form asks whom you spoke with "
+        "(counts only, never a patient's name), wins (each `@person: what they did` becomes a good "
+        "catch), issues to raise as concerns or to track on the stoplight, and tools or barriers needed.\n"
+        "*/round help* — this help."
     ),
 }
 COMMANDS = tuple(USAGE)
@@ -215,6 +223,26 @@ def goodcatch_command(
     return c.GiveGoodCatch(person=who, where=where, recipient=recipient, text=what)
 
 
+@dataclass(frozen=True, slots=True)
+class OpenRoundForm:
+    """``/round [unit]``: open the rounding modal, ``unit`` chosen in it when one was named."""
+
+    unit: str | None = None
+
+
+def round_command(text: str, config: OrgConfig) -> OpenRoundForm | ShowHelp:
+    """What ``/round [unit]`` asks for."""
+    words = plain_text(text, config).strip()
+    if words.lower() in ("help", "-h", "--help", "?"):
+        return ShowHelp("/round")
+    if not words:
+        return OpenRoundForm()
+    unit = config.find_unit(words)
+    if unit is None:
+        raise Usage("/round", f"I don't know a unit called '{words[:40]}'.")
+    return OpenRoundForm(unit.id)
+
+
 # --- buttons ------------------------------------------------------------------------------------
 
 
@@ -239,7 +267,7 @@ def button_command(value: str, who: Person, where: Address) -> c.Command | OpenF
                 return c.AcknowledgeConcern(person=who, ref=ref)
             case "in_progress":
                 return c.SetConcernStatus(person=who, ref=ref, status="in_progress")
-            case "reply" | "resolve":
+            case "reply" | "resolve" | "not_possible":
                 return OpenForm(action.action, concern_id=action.concern_id)
     if action.run_id is not None:
         match action.action:
@@ -369,8 +397,127 @@ def concern_from_form(
         anonymity=values.get("anonymity") or "named",
         notify_me="yes" in (values.get("notify") or []),
         post_anyway="yes" in (values.get("post_anyway") or []),
+        share="yes" in (values.get("share") or []),
+        involves_leader="yes" in (values.get("involves_leader") or []),
         idempotency_key=_form_key(tenant, view_id),
     )
+
+
+class FormErrors(Exception):
+    """What a person typed into a form that cannot be used: an error message for each field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__(", ".join(errors))
+
+
+_COUNT = re.compile(r"^\s*(\d{1,6})\s*$")
+_COUNTS = ("staff", "patients", "families")
+_LISTS = {"concerns": "issue", "tracked": "issue", "barriers": "need", "wins": "win"}
+_NAME_CHARS = 60  # "@Jo Martin: ..." names a person; a longer text before the colon is a sentence
+
+
+def round_from_form(
+    values: dict[str, Any], context: FormContext, who: Person, tenant: str, config: OrgConfig
+) -> c.LogRound:
+    """The round a submitted ``/round`` form logs; ``FormErrors`` for what the form itself can show.
+
+    The core checks the same limits again: this is only so each error lands under its own field.
+    """
+    errors: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for field in _COUNTS:
+        raw = values.get(field)
+        match = _COUNT.match(raw) if isinstance(raw, str) else None
+        if raw in (None, ""):
+            counts[field] = 0
+        elif match and int(match.group(1)) <= MAX_COUNT:
+            counts[field] = int(match.group(1))
+        else:
+            errors[field] = f"A whole number from 0 to {MAX_COUNT}."
+    lists: dict[str, list[str]] = {}
+    for field, noun in _LISTS.items():
+        raw = values.get(field)
+        lines = [line.strip() for line in raw.splitlines()] if isinstance(raw, str) else []
+        lists[field] = [line for line in lines if line]
+        if len(lists[field]) > MAX_ITEMS:
+            errors[field] = f"At most {MAX_ITEMS} lines, one {noun} a line."
+        elif any(len(line) > MAX_SHORT_CHARS for line in lists[field]):
+            errors[field] = f"A line holds at most {MAX_SHORT_CHARS:,} characters."
+    wins: list[tuple[str, str]] = []
+    for number, line in enumerate(lists["wins"] if "wins" not in errors else [], 1):
+        win = _win(line, config)
+        if win is None:
+            errors["wins"] = f"Line {number}: write it as @person: what they did."
+            break
+        wins.append(win)
+    if errors:
+        raise FormErrors(errors)
+    return c.LogRound(
+        person=who,
+        where=address(tenant, context.channel),
+        unit=values.get("unit") or None,
+        wins=tuple(wins),
+        concerns=tuple(_issue(line, config) for line in lists["concerns"]),
+        tracked=tuple(lists["tracked"]),
+        barriers=tuple(lists["barriers"]),
+        **counts,
+    )
+
+
+def _win(line: str, config: OrgConfig) -> tuple[str, str] | None:
+    """``@person: what they did`` as (who, what); the person as ``/goodcatch`` names them.
+
+    A Slack mention (``<@U123>`` or ``<@U123|dana>``) is the directory's handle when known, else Slack's
+    label for them; ``@jo`` or ``@Jo Martin:`` is a handle, or a directory name, or kept as typed.
+    """
+    mention = _MENTION.match(line)
+    if mention:
+        user_id, label, rest = mention.groups()
+        who = config.handle_for(SLACK, user_id) or label or user_id
+        what = rest.strip().removeprefix(":")
+    elif line.startswith("@"):
+        name, colon, what = (part.strip() for part in line[1:].partition(":"))
+        first, rest = split_word(line[1:])
+        known = _directory_handle(config, name)
+        if not known and (not colon or " " in name) and _directory_handle(config, first):
+            # "@jo what she did", "@jo caught it: at 3am": the first word is the person
+            known, what = _directory_handle(config, first), rest
+        elif not colon or len(name) > _NAME_CHARS or name.count(" ") > 3:
+            name, what = first, rest  # someone the directory does not know, then what they did
+        who = known or name
+    else:
+        return None
+    what = _ANY_MENTION.sub(lambda m: _mentioned(m, config), what).strip()
+    return (who, what) if any(ch.isalnum() for ch in who) and what else None
+
+
+# A form's text is what was typed, not Slack's escaped message format: only a pasted mention is markup.
+_ANY_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^<>]*))?>")
+
+
+def _mentioned(match: re.Match[str], config: OrgConfig) -> str:
+    """A mention in a form's text as the person's name (the directory's when known)."""
+    user_id, label = match.group(1), match.group(2)
+    handle = config.handle_for(SLACK, user_id)
+    entry = config.person(handle) if handle else None
+    return "@" + (entry.name if entry else label or user_id)
+
+
+def _issue(line: str, config: OrgConfig) -> str:
+    """An issue heard: ``<@U123>: words`` names the colleague as ``@handle: words``, as the core reads it."""
+    mention = _MENTION.match(line)
+    if mention is None:
+        return _ANY_MENTION.sub(lambda m: _mentioned(m, config), line)
+    user_id, _label, rest = mention.groups()
+    rest = _ANY_MENTION.sub(lambda m: _mentioned(m, config), rest)
+    return f"@{config.handle_for(SLACK, user_id) or user_id} {rest}".strip()
+
+
+def _directory_handle(config: OrgConfig, name: str) -> str | None:
+    """The handle of the person called ``name`` (their handle or their name, any case)."""
+    wanted = name.casefold()
+    return next((h for h, p in config.people.items() if wanted in (h.casefold(), p.name.casefold())), None)
 
 
 def _form_key(tenant: str, view_id: str) -> str | None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -166,8 +167,11 @@ def check_blocks(blocks: Any, *, limit: int, surface: str) -> None:
                 "radio_buttons",
                 "checkboxes",
                 "users_select",
+                "number_input",
             }:
                 raise Invalid(f"{where}/element: unsupported element")
+            if element.get("type") == "number_input":
+                _check_number(element, where + "/element")
             if element.get("type") == "plain_text_input":
                 initial = element.get("initial_value") or ""
                 if utf16(initial) > (element.get("max_length") or 3000):
@@ -176,6 +180,25 @@ def check_blocks(blocks: Any, *, limit: int, surface: str) -> None:
                 _check_text(option.get("text"), f"{where}/element/options/{j}", 75)
             if len(element.get("options") or []) > 100:
                 raise Invalid(f"{where}/element/options: at most 100")
+
+
+def _check_number(element: dict[str, Any], where: str) -> None:
+    """A number input as Slack checks it: ``is_decimal_allowed`` is required, and the bounds and the
+    initial value are numbers written as strings, the initial one within the bounds."""
+    if not isinstance(element.get("is_decimal_allowed"), bool):
+        raise Invalid(f"{where}: is_decimal_allowed is required")
+    numbers: dict[str, float] = {}
+    for key in ("min_value", "max_value", "initial_value"):
+        if key in element:
+            value = element[key]
+            if not isinstance(value, str) or not re.fullmatch(r"-?\d+(\.\d+)?", value):
+                raise Invalid(f"{where}/{key}: must be a number written as a string")
+            if not element["is_decimal_allowed"] and "." in value:
+                raise Invalid(f"{where}/{key}: must be a whole number")
+            numbers[key] = float(value)
+    low, high = numbers.get("min_value", float("-inf")), numbers.get("max_value", float("inf"))
+    if low > high or not low <= numbers.get("initial_value", low) <= high:
+        raise Invalid(f"{where}: min_value, initial_value and max_value out of order")
 
 
 def check_view(view: Any) -> None:

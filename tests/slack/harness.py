@@ -102,13 +102,18 @@ def payload(name: str) -> Any:
     return json.loads(text) if name.endswith(".json") else dict(parse_qsl(text))
 
 
+ROUND_LISTS = ("wins", "concerns", "tracked", "barriers")  # the round form's one-a-line inputs
+
+
 def _values(values: dict[str, Any]) -> dict[str, Any]:
     """Slack's ``view.state.values`` for simple {block_id: value} input."""
     state: dict[str, Any] = {}
     for block_id, value in values.items():
-        if block_id in ("description", "text"):
+        if block_id in ("description", "text", "reason", "title", *ROUND_LISTS):
             element = {"type": "plain_text_input", "value": value}
-        elif block_id in ("notify", "post_anyway"):
+        elif block_id in ("staff", "patients", "families"):
+            element = {"type": "number_input", "value": value}
+        elif block_id in ("notify", "post_anyway", "share", "involves_leader"):
             element = {"type": "checkboxes", "selected_options": [{"value": v} for v in value]}
         elif block_id == "anonymity":
             element = {"type": "radio_buttons", "selected_option": {"value": value}}

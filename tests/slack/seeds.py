@@ -39,6 +39,16 @@ from tests.sql import row_counts
 
 TEAM = "T0HUDDLE1"
 FORM = {"severity": "moderate", "category": "safe", "type": "falls", "unit": "4west", "anonymity": "named"}
+ROUND_FORM = {
+    "unit": "4west",
+    "staff": "6",
+    "patients": "3",
+    "families": "1",
+    "wins": "@jo: caught a look-alike vial",
+    "concerns": "The hoist battery keeps dying",
+    "tracked": "Second bladder scanner",
+    "barriers": "A hoist charger",
+}
 # Tables a handled request may add to: the event ids of Slack events (Slack retries; each is handled
 # once). Nothing else may change.
 DEDUPE_TABLES = ("processed_events",)
@@ -253,6 +263,10 @@ async def stage(slack: SlackHarness) -> Scene:
     reply_form = slack.last_view()
     await slack.press(card, "resolve", user=DANA, channel=WEST_LEADERS)
     resolve_form = slack.last_view()
+    await slack.press(card, "not_possible", user=DANA, channel=WEST_LEADERS)
+    not_possible_form = slack.last_view()
+    await slack.command("/round", "", user=DANA)
+    round_form = slack.last_view()
     await slack.press(prompt, "answer_goodcatch", user=ALEX, channel=WEST)
     good_catch_form = slack.last_view()
     follow_up_form = modals.follow_up_form(
@@ -265,6 +279,8 @@ async def stage(slack: SlackHarness) -> Scene:
             "concern": concern_form,
             "reply": reply_form,
             "resolve": resolve_form,
+            "not_possible": not_possible_form,
+            "round": round_form,
             "good_catch": good_catch_form,
             "follow_up": follow_up_form,
         },
@@ -306,11 +322,15 @@ def _seeds(scene: Scene) -> list[Seed]:
         Seed("concern follow-up, wrong code", "command", command("/concern", "follow-up C-1001-AAAA")),
         Seed("goodcatch opens the form", "command", command("/goodcatch", "")),
         Seed("goodcatch help", "command", command("/goodcatch", "help", channel=WEST_LEADERS)),
+        Seed("round opens the form", "command", command("/round", "4west", user=DANA)),
+        Seed("round, not a leader", "command", command("/round", "")),
         # Buttons: a non-leader on the card (refused), forms opened by the card and the prompt.
         Seed("acknowledge, not a leader", "interactive", button(card, "acknowledge", user=ALEX)),
         Seed("in progress, not a leader", "interactive", button(card, "in_progress", user=ALEX)),
         Seed("reply button", "interactive", button(card, "reply", user=DANA)),
         Seed("resolve button", "interactive", button(card, "resolve", user=DANA)),
+        Seed("not possible button", "interactive", button(card, "not_possible", user=DANA)),
+        Seed("not possible, not a leader", "interactive", button(card, "not_possible", user=JO)),
         Seed("raise a concern button", "interactive", button(prompt, "answer_concern", user=ALEX)),
         Seed("good catch button", "interactive", button(prompt, "answer_goodcatch", user=ALEX)),
         # The app's forms, each refused twice over.
@@ -331,6 +351,17 @@ def _seeds(scene: Scene) -> list[Seed]:
             "resolve form, not a leader and empty",
             "interactive",
             submission(forms["resolve"], {"text": ""}, user=JO, view_id="V0SEED4"),
+        ),
+        Seed(
+            "not possible form, not a leader and no reason",
+            "interactive",
+            submission(forms["not_possible"], {"reason": "", "title": "Scanner"}, user=JO, view_id="V0SEED8"),
+        ),
+        # Alex leads no unit, and there is no unit "nowhere".
+        Seed(
+            "round form, not a leader and no such unit",
+            "interactive",
+            submission(forms["round"], ROUND_FORM | {"unit": "nowhere"}, user=ALEX, view_id="V0SEED9"),
         ),
         Seed(
             "good catch form, nobody and nothing",

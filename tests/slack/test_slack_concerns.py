@@ -67,7 +67,7 @@ async def test_leader_buttons_acknowledge_and_in_progress_update_the_card(slack:
     await slack.deliver()
     assert "Acknowledged (Dana Reyes" in card.text
     actions = [e["action_id"] for b in card.blocks if b["type"] == "actions" for e in b["elements"]]
-    assert actions == ["reply", "in_progress", "resolve"]
+    assert actions == ["reply", "in_progress", "resolve", "not_possible"]
 
     await slack.press(card, "in_progress", user=DANA, channel=WEST_LEADERS)
     await slack.deliver()

@@ -47,6 +47,7 @@ async def test_concern_round_trip_through_slack(slack: SlackHarness) -> None:
         "reply",
         "in_progress",
         "resolve",
+        "not_possible",
     ]
     dm = fake.dm_channel(ALEX)
     [received] = fake.top(dm)

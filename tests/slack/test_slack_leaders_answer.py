@@ -1,0 +1,353 @@
+"""Issue 13 on Slack: the concern form's own types and its two boxes (a leader involved, my words on the
+stoplight), the resolve form's stoplight title, "Not possible now" from the card, the stoplight as Block
+Kit in the unit's channel, and `/round`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from adapters.slack.listeners import NOT_ROUNDING
+from bot import stoplight
+from bot.due_work import run_due_work
+from bot.rounding import MAX_COUNT
+from tests.slack.fake_slack import Message
+from tests.slack.harness import (
+    ALEX,
+    DANA,
+    JO,
+    STRANGER,
+    WEST,
+    WEST_LEADERS,
+    SlackHarness,
+    assert_modal_within_limits,
+    assert_within_limits,
+)
+from tests.slack.seeds import ROUND_FORM, counts
+from tests.slack.test_slack_concerns import raise_concern
+from tests.sql import rows
+
+MED_LEADERS = "C0MEDLEAD"  # the Department of Medicine's leaders' channel: 4 West's next tier
+EXEC_LEADERS = "C0EXECLDR"
+SAM = "U0SAM001"  # the patient-safety officer
+LEE = "U0LEE001"  # Director of Medicine
+
+
+def _block(view: dict[str, Any], block_id: str) -> dict[str, Any]:
+    return next(b for b in view["blocks"] if b.get("block_id") == block_id)
+
+
+def _card(slack: SlackHarness, ref: str, channel: str = WEST_LEADERS) -> Message:
+    return next(m for m in slack.fake.top(channel) if ref in m.text)
+
+
+def _buttons(message: Message) -> list[str]:
+    return [e["action_id"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+async def _status(slack: SlackHarness, concern_id: int) -> dict[str, Any]:
+    [row] = await rows(
+        slack.app,  # type: ignore[arg-type]
+        "SELECT status, title, not_possible_reason, involves_leader FROM concerns WHERE id = :id",
+        id=concern_id,
+    )
+    return row
+
+
+# --- the forms ------------------------------------------------------------------------------------
+
+
+async def test_the_concern_form_offers_the_organisations_types_and_both_boxes(slack: SlackHarness) -> None:
+    await slack.command("/concern", "", user=ALEX)
+    form = slack.last_view()
+    assert_modal_within_limits(form)  # the fake's checks, and slack_sdk's View model
+    options = {o["value"]: o["text"]["text"] for o in _block(form, "type")["element"]["options"]}
+    assert options == slack.app.core.config.type_labels()
+    assert options["respect"].startswith("Respect")
+    leader = _block(form, "involves_leader")["element"]
+    assert leader["type"] == "checkboxes" and "initial_options" not in leader
+    assert leader["options"][0]["text"]["text"] == "This involves one of this unit's leaders"
+    share = _block(form, "share")["element"]
+    assert share["options"][0]["text"]["text"] == "You may show my own words on the unit's stoplight report"
+    assert "Named concerns only" in share["options"][0]["description"]["text"]
+
+
+async def test_each_new_form_is_valid_block_kit(slack: SlackHarness) -> None:
+    await raise_concern(slack, "Hoist sling frayed on 4 West.")
+    card = _card(slack, "C-1001")
+    await slack.press(card, "resolve", user=DANA, channel=WEST_LEADERS)
+    resolve = slack.last_view()
+    await slack.press(card, "not_possible", user=DANA, channel=WEST_LEADERS)
+    closing = slack.last_view()
+    await slack.command("/round", "", user=DANA)
+    round_form = slack.last_view()
+    for form in (resolve, closing, round_form):
+        assert_modal_within_limits(form)
+    title = _block(resolve, "title")
+    assert title["optional"] and title["label"]["text"] == "Short title for the unit's stoplight report"
+    assert title["element"]["max_length"] == 120 and not title["element"]["multiline"]
+    assert closing["callback_id"] == "concern_not_possible"
+    reason = _block(closing, "reason")
+    assert not reason["optional"] and reason["element"]["multiline"] and "C-1001" in reason["label"]["text"]
+    assert _block(closing, "title")["optional"]
+    for count in ("staff", "patients", "families"):
+        element = _block(round_form, count)["element"]
+        assert element["type"] == "number_input" and element["is_decimal_allowed"] is False
+        assert (element["min_value"], element["max_value"]) == ("0", str(MAX_COUNT))
+
+
+# --- respect concerns, routed around the unit's leaders -------------------------------------------
+
+
+async def test_a_respect_concern_involving_a_leader_never_reaches_the_units_leaders(
+    slack: SlackHarness,
+) -> None:
+    words = "The charge nurse shouted at a new graduate in front of a family"
+    answer = await raise_concern(slack, words, type="respect", involves_leader=["yes"])
+    assert answer["response_action"] == "update" and "C-1001" in str(answer["view"])
+    row = await _status(slack, 1)
+    assert row["involves_leader"] and row["status"] == "open"
+    # A day on: its escalation step, the huddles and their summaries, all delivered.
+    slack.clock.advance(timedelta(hours=25))
+    await run_due_work(slack.app.core)
+    await slack.deliver()
+    await slack.event(
+        {"type": "app_home_opened", "user": DANA, "channel": "D0DANA01", "tab": "home", "event_ts": "1.2"}
+    )
+
+    def reached(channel: str) -> list[str]:
+        return [
+            json.dumps(call.args)
+            for call in slack.fake.calls
+            if call.args.get("channel") == channel or call.args.get("user_id") == channel
+        ]
+
+    unit_leaders = (WEST_LEADERS, DANA, slack.fake.dm_channel(DANA))
+    for call in slack.fake.calls:
+        said = json.dumps(call.args)
+        assert call.args.get("channel") != WEST_LEADERS, (call.method, said[:200])
+        if "C-1001" in said or "shouted" in said:
+            assert not {call.args.get("channel"), call.args.get("user"), call.args.get("user_id")} & set(
+                unit_leaders
+            ), (call.method, said[:200])
+    assert any("shouted at a new graduate" in text for text in reached(MED_LEADERS))  # the next tier
+    assert any("shouted at a new graduate" in text for text in reached(SAM))  # the safety officer
+    assert any("C-1001" in text and "Escalated" in text for text in reached(EXEC_LEADERS))
+    assert "C-1001" not in json.dumps(slack.fake.published.get(DANA))  # nor on Dana's Home tab
+
+
+# --- the stoplight --------------------------------------------------------------------------------
+
+
+async def _close(slack: SlackHarness, ref: str, button: str, values: dict[str, str]) -> dict[str, Any]:
+    await slack.press(_card(slack, ref), button, user=DANA, channel=WEST_LEADERS)
+    answer = await slack.submit(slack.last_view(), values, user=DANA, view_id=f"V{ref}{button}")
+    await slack.deliver()
+    return answer
+
+
+async def test_the_weekly_stoplight_shows_titles_and_only_the_words_reporters_allowed(
+    slack: SlackHarness,
+) -> None:
+    await raise_concern(slack, "The sluice room door does not lock", share=["yes"])
+    await raise_concern(slack, "Bed 14's call bell cable is frayed")
+    await raise_concern(slack, "We need a second bladder scanner on nights")
+    done = await _close(slack, "C-1001", "resolve", {"text": "New lock fitted", "title": ""})
+    assert done["response_action"] == "update"
+    await _close(slack, "C-1002", "resolve", {"text": "Cable replaced", "title": "New call bell cable in 14"})
+    await _close(
+        slack,
+        "C-1003",
+        "not_possible",
+        {"reason": "The budget is frozen until April", "title": "Second bladder scanner"},
+    )
+    assert (await _status(slack, 2))["title"] == "New call bell cable in 14"
+
+    # Friday 14:00 in Chicago: the weekly report, in the unit's channel.
+    slack.clock.set(datetime(2026, 11, 27, 20, 1, tzinfo=UTC))
+    assert await stoplight.send_due(slack.app.core, slack.clock.now()) >= 1
+    await slack.deliver()
+    [report] = [m for m in slack.fake.top(WEST) if "You said, we did" in m.text]
+    assert_within_limits(report.blocks)
+    assert report.blocks[0]["type"] == "header" and "4 West Med-Surg" in report.blocks[0]["text"]["text"]
+    text = report.text
+    assert "🟢 *Done*" in text and "🔴 *Not possible now*" in text and "🟡" not in text
+    assert "The sluice room door does not lock" in text  # shared by its reporter
+    assert "New call bell cable in 14" in text and "frayed" not in text  # the title, not the words
+    assert "Second bladder scanner" in text and "The budget is frozen until April" in text
+    assert "Green: done" in text  # the legend
+    # Another unit with nothing: the kind line, not silence.
+    [micu] = [m for m in slack.fake.top("C0MICU001") if "You said, we did" in m.text]
+    assert "Nothing raised this week — thank you for your huddles." in micu.text
+
+
+# --- "Not possible now" ---------------------------------------------------------------------------
+
+
+async def test_not_possible_now_from_the_card_tells_the_reporter_why(slack: SlackHarness) -> None:
+    await raise_concern(slack, "The hoist in bay 2 needs a second sling size")
+    card = _card(slack, "C-1001")
+    assert "not_possible" in _buttons(card)
+    await slack.press(card, "not_possible", user=DANA, channel=WEST_LEADERS)
+    form = slack.last_view()
+    assert form["callback_id"] == "concern_not_possible" and form["title"]["text"] == "Not possible now"
+
+    empty = await slack.submit(form, {"reason": " ", "title": ""}, user=DANA, view_id="VNP1")
+    assert empty["response_action"] == "errors" and "Say why" in empty["errors"]["reason"]
+    long_title = await slack.submit(form, {"reason": "Budget", "title": "x" * 121}, user=DANA, view_id="VNP1")
+    assert long_title["response_action"] == "errors" and "title" in long_title["errors"]
+    assert (await _status(slack, 1))["status"] == "open"
+
+    why = "The supplier has none until March; we have asked the next hospital to lend one."
+    answer = await slack.submit(
+        form, {"reason": why, "title": "Second sling size"}, user=DANA, view_id="VNP1"
+    )
+    assert answer["response_action"] == "update" and "closed as not possible now" in str(answer["view"])
+    await slack.deliver()
+    row = await _status(slack, 1)
+    assert (row["status"], row["title"], row["not_possible_reason"]) == (
+        "not_possible",
+        "Second sling size",
+        why,
+    )
+
+    [update] = [m for m in slack.fake.channel(slack.fake.dm_channel(ALEX)) if "can't be acted on" in m.text]
+    assert update.blocks[0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Not possible now · C-1001", "emoji": True},
+    }
+    assert why in update.text and "/concern reopen C-1001" in update.text
+    assert update.args["text"].startswith("Not possible now: ")  # the notification says it first
+    card = _card(slack, "C-1001")
+    assert ":red_circle: *Not possible now:* Dana Reyes" in card.text and why in card.text
+    assert "On the unit's stoplight report as: Second sling size" in card.text
+    assert _buttons(card) == []  # closed: no more buttons
+
+
+async def test_a_non_leader_pressing_not_possible_is_told_kindly_and_nothing_changes(
+    slack: SlackHarness,
+) -> None:
+    await raise_concern(slack, "Wet floor by the nurses' station, no sign.")
+    card = _card(slack, "C-1001")
+    before, views = await counts(slack), len(slack.fake.views)
+    await slack.press(card, "not_possible", user=JO, channel=WEST_LEADERS)
+    refusal = slack.fake.ephemeral[-1]
+    assert refusal["user"] == JO and refusal["channel"] == WEST_LEADERS
+    assert "Only the leaders of 4 West Med-Surg can close C-1001. Nothing was changed." in refusal["text"]
+    assert len(slack.fake.views) == views  # no form opened
+    await slack.deliver()
+    assert await counts(slack) == before and (await _status(slack, 1))["status"] == "open"
+
+    # A form sent anyway (kept from before, or forged) is refused on its field, and changes nothing.
+    await slack.press(card, "not_possible", user=DANA, channel=WEST_LEADERS)
+    answer = await slack.submit(slack.last_view(), {"reason": "No budget"}, user=JO, view_id="VNP2")
+    assert answer["response_action"] == "errors" and "Only the leaders" in answer["errors"]["reason"]
+    assert (await _status(slack, 1))["status"] == "open"
+
+
+async def test_an_anonymous_reporter_reads_the_reason_with_their_receipt_code(slack: SlackHarness) -> None:
+    answer = await raise_concern(
+        slack, "Nobody checks the crash cart on nights.", user=STRANGER, anonymity="anonymous"
+    )
+    code = answer["view"]["blocks"][-1]["elements"][0]["text"].split("`")[1].split()[-1]
+    slack.clock.advance(timedelta(minutes=11))  # past the random hold-back of anonymous concerns
+    await slack.deliver()
+    ref = code.rsplit("-", 4)[0]
+    assert "Anonymous" in _card(slack, ref).text
+    await _close(slack, ref, "not_possible", {"reason": "The night pharmacist owns it; we asked them."})
+    await slack.command("/concern", f"follow-up {code}", user=STRANGER)
+    follow = slack.last_view()
+    assert follow["callback_id"] == "concern_follow_up"
+    assert "The night pharmacist owns it; we asked them." in json.dumps(follow["blocks"])
+
+
+# --- /round ---------------------------------------------------------------------------------------
+
+
+async def test_a_round_becomes_good_catches_a_concern_and_a_tracked_item(slack: SlackHarness) -> None:
+    await slack.command("/round", "", user=DANA, channel=WEST)
+    form = slack.last_view()
+    assert form["callback_id"] == "round"
+    unit = _block(form, "unit")["element"]
+    assert [o["value"] for o in unit["options"]] == ["4west"]  # the units Dana leads
+    assert unit["initial_option"]["value"] == "4west"  # this channel's unit
+    values = ROUND_FORM | {
+        "wins": f"<@{JO}>: caught a look-alike vial before it was drawn up\n\n"
+        "@alex: spotted the wrong wristband"
+    }
+    answer = await slack.submit(form, values, user=DANA, view_id="VROUND1")
+    assert answer["response_action"] == "update", answer
+    confirmation = json.dumps(answer["view"])
+    assert "Round on 4 West Med-Surg logged (6 staff, 3 patients, 1 families)" in confirmation
+    await slack.deliver()
+
+    channel = " ".join(m.text for m in slack.fake.top(WEST))
+    assert "Dana Reyes recognised *Jo Martin*: caught a look-alike vial" in channel
+    assert "Dana Reyes recognised *Alex Kim*: spotted the wrong wristband" in channel
+    assert "recognised you for a good catch" in " ".join(
+        m.text for m in slack.fake.channel(slack.fake.dm_channel(JO))
+    )
+    cards = " ".join(m.text for m in slack.fake.top(WEST_LEADERS))
+    assert "Heard on rounds: The hoist battery keeps dying" in cards
+    tracked = await rows(
+        slack.app,  # type: ignore[arg-type]
+        "SELECT status, title FROM concerns WHERE text = 'Heard on rounds: Second bladder scanner'",
+    )
+    assert tracked == [{"status": "in_progress", "title": "Second bladder scanner"}]
+    [logged] = await rows(
+        slack.app,  # type: ignore[arg-type]
+        "SELECT detail FROM audit_events WHERE action = 'round.logged'",
+    )
+    detail = logged["detail"] if isinstance(logged["detail"], dict) else json.loads(logged["detail"])
+    assert (detail["staff"], detail["patients"], detail["families"], detail["wins"]) == (6, 3, 1, 2)
+    assert detail["barriers"] == ["A hoist charger"]
+
+    # The tracked item is yellow on the unit's stoplight.
+    await slack.command("/huddle", "stoplight", user=DANA, channel=WEST)
+    await slack.deliver()
+    [report] = [m for m in slack.fake.top(WEST) if "You said, we did" in m.text]
+    assert "🟡 *In progress*" in report.text and "Second bladder scanner" in report.text
+    assert_within_limits(report.blocks)
+
+
+async def test_bad_round_input_is_refused_on_its_field_and_nothing_is_stored(slack: SlackHarness) -> None:
+    await slack.command("/round", "", user=DANA, channel=WEST)
+    form = slack.last_view()
+    before = await counts(slack)
+    cases = [
+        ({"staff": "-1"}, "staff", f"A whole number from 0 to {MAX_COUNT}."),
+        ({"patients": "9999"}, "patients", f"A whole number from 0 to {MAX_COUNT}."),
+        ({"families": "2.5"}, "families", f"A whole number from 0 to {MAX_COUNT}."),
+        ({"concerns": "\n".join(f"Issue {n}" for n in range(11))}, "concerns", "At most 10 lines"),
+        ({"tracked": "x" * 4001}, "tracked", "at most 4,000 characters"),
+        ({"wins": "Jo did well"}, "wins", "Line 1: write it as @person: what they did."),
+        ({"wins": f"<@{DANA}>: logged a round"}, "wins", "can't give one to yourself"),
+        ({"concerns": "Patient DOB 03/04/1950 fell twice"}, "concerns", "patient identifier"),
+        ({"unit": "micu"}, "unit", "Only the leaders of Medical ICU"),
+    ]
+    for n, (change, field, says) in enumerate(cases):
+        answer = await slack.submit(form, ROUND_FORM | change, user=DANA, view_id=f"VBAD{n}")
+        assert answer["response_action"] == "errors", (change, answer)
+        assert says in answer["errors"][field], (change, answer["errors"])
+    await slack.deliver()
+    assert await counts(slack) == before
+    assert not [m for m in slack.fake.top(WEST) if "Good catch" in m.text]
+
+
+async def test_round_refuses_kindly_whoever_leads_no_unit(slack: SlackHarness) -> None:
+    views = len(slack.fake.views)
+    answer = await slack.command("/round", "", user=ALEX)
+    assert answer["response_type"] == "ephemeral" and NOT_ROUNDING in json.dumps(answer)
+    elsewhere = await slack.command("/round", "micu", user=DANA)
+    assert "You don't lead Medical ICU" in elsewhere["text"] and "4 West Med-Surg" in elsewhere["text"]
+    assert "log a round" in (await slack.command("/round", "help", user=DANA))["text"]
+    unknown = await slack.command("/round", "the moon", user=DANA)
+    assert "I don't know a unit called 'the moon'" in unknown["text"]
+    assert len(slack.fake.views) == views
+    # A unit named in the command is chosen in the form, wherever it was typed.
+    await slack.command("/round", "micu", user=LEE, channel="C0MEDICIN")
+    form = slack.last_view()
+    unit = _block(form, "unit")["element"]
+    assert unit["initial_option"]["value"] == "micu"
+    assert [o["value"] for o in unit["options"]] == ["medicine", "4west", "5east", "micu"]
