@@ -22,6 +22,7 @@ from bot import receipts
 from bot.concerns import _DUMMY_HASH, announce
 from bot.errors import Refusal
 from bot.model import (
+    CLOSED_STATUSES,
     Anonymity,
     Concern,
     ConcernMessage,
@@ -102,8 +103,33 @@ class FamilyLine:
 
     role: str  # "leader", "family" or "system"
     author: str
-    text: str
+    text: str  # for "system": only the leader's own words in it (a note, what was done, why)
     at: datetime
+    event: str | None = None  # for "system": SYSTEM_EVENTS' name, which the page says in its language
+
+
+# The core writes its updates into the conversation in English ("Acknowledged by Dana. Note").
+# The family's page must say them in the family's language, from its catalog, so each is read
+# back as an event, who, and the leader's own words; one it does not know is only "an update".
+SYSTEM_EVENTS = (
+    ("acknowledged", re.compile(r"Acknowledged by (?P<who>.+?)\.(?: (?P<words>.*))?", re.S)),
+    ("in_progress", re.compile(r"(?P<who>.+?) marked it in progress\.(?: (?P<words>.*))?", re.S)),
+    ("resolved", re.compile(r"Resolved by (?P<who>.+?)\. What we did: (?P<words>.*)", re.S)),
+    ("not_possible", re.compile(r"Not possible now \((?P<who>.+?)\)\. Why: (?P<words>.*)", re.S)),
+    ("escalated", re.compile(r"Escalated to (?P<who>.+?)\.", re.S)),
+)
+
+
+def system_line(text: str, at: datetime) -> FamilyLine:
+    """A system message of the conversation as the family's page shows it (never its English)."""
+    for event, pattern in SYSTEM_EVENTS:
+        found = pattern.fullmatch(text)
+        if found:
+            # Escalation names a tier of the organisation, which the family has no use for.
+            who = "" if event == "escalated" else found["who"]
+            words = found.groupdict().get("words") or ""
+            return FamilyLine(role="system", author=who, text=words, at=at, event=event)
+    return FamilyLine(role="system", author="", text="", at=at, event="update")
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +327,9 @@ async def family_thread(core: Core, code: str, who: str) -> FamilyThread:
         messages = await tx.concern_messages(concern_id=concern.id)
     unit = core.config.unit(concern.unit_id)
     lines = tuple(
-        FamilyLine(
+        system_line(m.text, m.created_at)
+        if m.author_role == "system"
+        else FamilyLine(
             role="family" if m.author_role == "reporter" else m.author_role,
             author=m.author_name or "",
             text=m.text,
@@ -324,7 +352,7 @@ async def answer_family_concern(core: Core, tx: Tx, cmd: AnswerFamilyConcern) ->
     """The family's answer joins the conversation; the leaders' thread hears only that there is one."""
     concern, _family = await _family_concern_for_code(core, tx, cmd.who, cmd.code)
     assert concern.id is not None
-    if concern.status == ConcernStatus.RESOLVED:
+    if concern.status in CLOSED_STATUSES:  # resolved, or closed as not possible now
         raise Refusal("This conversation is closed.", code="already_resolved")
     text = clean(cmd.text, limit=min(MAX_SHORT_CHARS, MAX_WORDS), what="answer").text
     tx.add(

@@ -135,7 +135,10 @@ def _render(request: web.Request, template: str, lang: str, status: int = 200, *
 def _unit_or_404(request: web.Request) -> Any:
     unit = family_unit(request.app[APP_KEY].core, request.match_info["unit"])
     if unit is None:
-        raise web.HTTPNotFound(text="There is no such page.")
+        # In the visitor's language too: a poster's address mistyped, or a page turned off.
+        lang = choose_language(request)
+        page = _render(request, "speak_up_problem.html", lang, status=404, problem="no_page")
+        raise web.HTTPNotFound(text=page.text, content_type="text/html", headers={"Content-Language": lang})
     return unit
 
 
@@ -236,21 +239,21 @@ async def send(request: web.Request) -> web.Response:
     if form.get("website"):  # the honeypot: people never see it, so only a robot fills it in
         _count(request, unit.id)
         return _render(request, "speak_up_problem.html", lang, status=400, unit=unit, problem="robot")
-    t = catalog(lang).gettext
+    _ = catalog(lang).gettext  # "_": the name pybabel extracts by default
     values = {name: form.get(name, "")[: MAX_WORDS + 10] for name in ("text", "room", "urgency", "contact")}
     errors: dict[str, str] = {}
     text = values["text"].strip()
     if not text:
-        errors["text"] = t("Enter what worries you or your idea")
+        errors["text"] = _("Enter what worries you or your idea")
     elif len(text) > MAX_WORDS:
-        errors["text"] = t("What you wrote must be %(max)d characters or fewer") % {"max": MAX_WORDS}
+        errors["text"] = _("What you wrote must be %(max)d characters or fewer") % {"max": MAX_WORDS}
     if values["room"].strip() and not ROOM.match(values["room"].strip()):
-        errors["room"] = t("Enter a room or bed like 12 or 4W-12, or leave it empty")
+        errors["room"] = _("Enter a room or bed like 12 or 4W-12, or leave it empty")
     if values["urgency"] not in URGENCIES:
-        errors["urgency"] = t("Choose how soon it needs attention")
+        errors["urgency"] = _("Choose how soon it needs attention")
     contact = values["contact"].strip() if request.app[APP_KEY].core.sealer is not None else ""
     if len(contact) > MAX_CONTACT:
-        errors["contact"] = t("A phone number or email must be %(max)d characters or fewer") % {
+        errors["contact"] = _("A phone number or email must be %(max)d characters or fewer") % {
             "max": MAX_CONTACT
         }
     if errors:
@@ -271,7 +274,7 @@ async def send(request: web.Request) -> web.Response:
     )
     if not reply.ok or not reply.receipt_code:
         return _form_page(
-            request, lang, unit, status=400, errors={"text": t("Check what you wrote")}, values=values
+            request, lang, unit, status=400, errors={"text": _("Check what you wrote")}, values=values
         )
     return _render(
         request, "speak_up_sent.html", lang, unit=unit, code=reply.receipt_code, urgency=values["urgency"]
@@ -307,7 +310,7 @@ async def follow_up(request: web.Request) -> web.Response:
         lang = form["lang"]
     if _token_refused(request, form, unit.id):
         return _render(request, "speak_up_problem.html", lang, status=403, unit=unit, problem="old_form")
-    t = catalog(lang).gettext
+    _ = catalog(lang).gettext  # "_": the name pybabel extracts by default
     app = request.app[APP_KEY]
     code = form.get("code", "")[:CODE_CHARS]
     answer = form.get("answer", "").strip()
@@ -317,21 +320,21 @@ async def follow_up(request: web.Request) -> web.Response:
         if retry is not None:
             return _wait_page(request, lang, unit, retry)
         if not answer:
-            answer_error = t("Enter your answer")
+            answer_error = _("Enter your answer")
         elif len(answer) > MAX_WORDS:
-            answer_error = t("What you wrote must be %(max)d characters or fewer") % {"max": MAX_WORDS}
+            answer_error = _("What you wrote must be %(max)d characters or fewer") % {"max": MAX_WORDS}
         else:
             _count(request, unit.id)
             reply = await app.core.handle(AnswerFamilyConcern(code=code, text=answer, who=_client(request)))
             if not reply.ok:
-                message = t("This conversation is closed.") if reply.code == "already_resolved" else None
+                message = _("This conversation is closed.") if reply.code == "already_resolved" else None
                 if message is None:
-                    return _follow_up_form(request, lang, unit, status=400, error=_code_error(t, reply.code))
+                    return _follow_up_form(request, lang, unit, status=400, error=_code_error(_, reply.code))
                 answer_error = message
     try:
         thread = await family_thread(app.core, code, _client(request))
     except Refusal as refusal:
-        return _follow_up_form(request, lang, unit, status=400, error=_code_error(t, refusal.code))
+        return _follow_up_form(request, lang, unit, status=400, error=_code_error(_, refusal.code))
     token = _form_token(request.app[FORM_KEY], unit.id, int(app.core.now().timestamp()))
     zone = app.core.config.timezone_for(unit.id)
     return _render(
@@ -349,10 +352,10 @@ async def follow_up(request: web.Request) -> web.Response:
     )
 
 
-def _code_error(t: Any, code: str | None) -> str:
+def _code_error(_: Any, code: str | None) -> str:
     if code == "rate_limited":
-        return t("Too many codes that did not match came from here. Wait 15 minutes and try again.")
-    return t("That code does not match. Check it and try again: it looks like C-1234-ABCD-EFGH-JKMN-PQRS")
+        return _("Too many codes that did not match came from here. Wait 15 minutes and try again.")
+    return _("That code does not match. Check it and try again: it looks like C-1234-ABCD-EFGH-JKMN-PQRS")
 
 
 async def style(request: web.Request) -> web.FileResponse:
