@@ -119,6 +119,11 @@ CROSS JOIN LATERAL (SELECT s0.sev, CASE s0.sev WHEN 'immediate' THEN 900 WHEN 'h
     WHEN 'moderate' THEN 86400 ELSE 259200 END AS sla) AS s
 CROSS JOIN LATERAL (SELECT (ARRAY['named','named','named','confidential','anonymous'])[1 + (g * 11) % 5]
     AS anonymity) AS an;
+-- One in fifty from a family, by a hash of the id: spread over every unit (id % 50 hits four).
+INSERT INTO family_concerns (concern_id, unit_id, source, urgency, words, language, created_at)
+SELECT id, unit_id, 'patient_family', (ARRAY['wait','today','now'])[1 + id % 3], 'Family words ' || id, 'en',
+    created_at
+FROM concerns WHERE abs(hashtext(id::text)) % 50 = 0;
 """
 
 RUNS = """
@@ -154,7 +159,7 @@ async def fill(url: str, concerns: int) -> None:
         await conn.execute("VACUUM ANALYZE")
         counts = {
             table: await conn.fetchval(f"SELECT count(*) FROM {table}")
-            for table in ("concerns", "huddle_runs", "huddle_responses", "good_catches")
+            for table in ("concerns", "family_concerns", "huddle_runs", "huddle_responses", "good_catches")
         }
         print(
             f"filled in {time.perf_counter() - started:.0f} s: "
@@ -312,6 +317,18 @@ async def run(raw_url: str, args: argparse.Namespace) -> None:
                 "list: officer, open, falls, 2nd aim",
                 officer,
                 "/dashboard/concerns?status=open&type=falls&aim=timely",
+                100,
+            ),
+            (
+                "list: dept, from patients and families",
+                department,
+                "/dashboard/concerns?source=patient_family",
+                100,
+            ),
+            (
+                "list: officer, from patients and families",
+                officer,
+                "/dashboard/concerns?source=patient_family",
                 100,
             ),
             (
