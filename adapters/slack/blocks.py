@@ -484,12 +484,19 @@ def _reporter_update(view: ReporterUpdate) -> list[_Part]:
     return parts
 
 
-def _stoplight_line(item: StoplightItem) -> str:
+# A line's detail (UTF-16 units) when the whole report would not fit: more lines, less of each.
+STOPLIGHT_DETAIL = 60
+
+
+def _stoplight_line(item: StoplightItem, detail: int | None) -> str:
     line = f"• *{escape(item.ref)}* · {escape(item.title)}"
-    return line + (f"\n      {escape(item.detail)}" if item.detail else "")
+    if not item.detail:
+        return line
+    markup = escape(item.detail)
+    return line + "\n      " + (markup if detail is None else cut_markup(markup, detail))
 
 
-def _stoplight_unit(unit: StoplightUnit, *, named: bool) -> list[_Part]:
+def _stoplight_unit(unit: StoplightUnit, *, named: bool, detail: int | None) -> list[_Part]:
     """A unit's part: its green, yellow and red lists (each shortened on its own), or the nothing line."""
     name = f"*{escape(unit.unit_name)}*\n" if named else ""
     if unit.nothing:
@@ -499,16 +506,16 @@ def _stoplight_unit(unit: StoplightUnit, *, named: bool) -> list[_Part]:
         items: list[StoplightItem] = getattr(unit, colour)
         if items:
             title = (name if not parts else "") + _MARKS[colour] + "\n"
-            parts.append(_List(title, [_stoplight_line(i) for i in items], "line(s)"))
+            parts.append(_List(title, [_stoplight_line(i, detail) for i in items], "line(s)"))
     if unit.more:
         parts.append(context(f"…and {unit.more} more not listed here."))
     return parts
 
 
-def _stoplight(view: Stoplight) -> list[_Part]:
+def _stoplight(view: Stoplight, *, detail: int | None = None) -> list[_Part]:
     parts: list[_Part] = [header(view.title)]
     for unit in view.units:
-        parts += _stoplight_unit(unit, named=len(view.units) > 1)
+        parts += _stoplight_unit(unit, named=len(view.units) > 1, detail=detail)
     if view.legend:
         parts.append(context(escape(view.legend)))
     return parts
@@ -548,7 +555,16 @@ def render(view: View, *, budget: int = MESSAGE_TEXT_BUDGET) -> list[Block]:
     shortened = SHORTENED
     if isinstance(view, ConcernCard):
         shortened = SHORTENED[:-1] + " " + _read_whole(view) + "_"
-    return _lay_out(_parts(view), budget=budget, shortened=shortened)
+    parts = _parts(view)
+    if isinstance(view, Stoplight) and _natural(parts) > budget:
+        # A line the unit can see beats the detail of another: shorter details before fewer lines.
+        parts = _stoplight(view, detail=STOPLIGHT_DETAIL)
+    return _lay_out(parts, budget=budget, shortened=shortened)
+
+
+def _natural(parts: list[_Part]) -> int:
+    """The text of ``parts`` if nothing were shortened."""
+    return sum(measure([p]).text if isinstance(p, dict) else p.size() for p in parts)
 
 
 def concern_details(view: ConcernCard) -> list[Block]:

@@ -8,11 +8,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from adapters.slack.blocks import fallback_text, render
 from adapters.slack.listeners import NOT_ROUNDING
 from bot import stoplight
 from bot.due_work import run_due_work
 from bot.rounding import MAX_COUNT
-from tests.slack.fake_slack import Message
+from bot.views import ConcernCard, ReporterUpdate, Stoplight, StoplightItem, StoplightUnit
+from tests.slack.fake_slack import Message, check_message
 from tests.slack.harness import (
     ALEX,
     DANA,
@@ -24,7 +26,7 @@ from tests.slack.harness import (
     assert_modal_within_limits,
     assert_within_limits,
 )
-from tests.slack.seeds import ROUND_FORM, counts
+from tests.slack.seeds import ROUND_FORM, button, counts, send, submission
 from tests.slack.test_slack_concerns import raise_concern
 from tests.sql import rows
 
@@ -351,3 +353,85 @@ async def test_round_refuses_kindly_whoever_leads_no_unit(slack: SlackHarness) -
     unit = _block(form, "unit")["element"]
     assert unit["initial_option"]["value"] == "micu"
     assert [o["value"] for o in unit["options"]] == ["medicine", "4west", "5east", "micu"]
+
+
+# --- within Slack's limits, and inert -------------------------------------------------------------
+
+PINGS = "<!channel> <@U0DANA01> & "
+
+
+def test_the_largest_stoplight_fits_one_message_and_names_every_unit() -> None:
+    title, detail = (PINGS + "🚑 " * 50)[:120], ("&<" * 20 + "what was done " * 10)[:160]
+
+    def items(colour: str) -> list[StoplightItem]:
+        return [
+            StoplightItem(colour=colour, ref=f"C-{n}", title=title, detail=detail)  # type: ignore[arg-type]
+            for n in range(stoplight.PER_COLOUR)
+        ]
+
+    def unit(name: str) -> StoplightUnit:
+        return StoplightUnit(unit_name=name, green=items("green"), yellow=items("yellow"), red=items("red"))
+
+    one = render(Stoplight(title="You said, we did · 4 West", units=[unit("4 West")]))
+    assert_within_limits(one)
+    assert json.dumps(one, ensure_ascii=False).count("• *C-") >= 30  # most of a full week's lines
+    units = [unit(f"Unit {n} <b>") for n in range(8)]
+    units.append(StoplightUnit(unit_name="Quiet ward", nothing=stoplight.NOTHING))
+    view = Stoplight(
+        title="You said, we did · Nursing & Patient Safety " + "x" * 200, units=units, legend="Green"
+    )
+    blocks = render(view)
+    assert_within_limits(blocks)
+    assert check_message({"text": fallback_text(view), "blocks": blocks}) is None
+    text = json.dumps(blocks, ensure_ascii=False)
+    assert blocks[0]["type"] == "header" and "<!channel>" not in text and "&lt;!channel&gt;" in text
+    assert all(f"*Unit {n} &lt;b&gt;*" in text for n in range(8))
+    assert "Quiet ward*\\n" + stoplight.NOTHING in text and "Green" in text
+
+
+def test_a_closed_card_and_the_reporters_update_keep_peoples_words_inert() -> None:
+    card = ConcernCard(  # type: ignore[call-arg]
+        concern_id=1,
+        ref="C-1001",
+        unit_name="4 West",
+        severity="high",
+        category="safe",
+        concern_type="Respect (disrespectful or abusive behaviour)",
+        anonymity="named",
+        reporter_label="Alex",
+        text="x" * 9000,
+        status="Not possible now",
+        raised_label="Wed 25 Nov 06:50 CST",
+        title=PINGS + "scanner",
+        not_possible="Dana Reyes, Wed 25 Nov 07:00 CST. Why: " + PINGS * 300,
+    )
+    update = ReporterUpdate(ref="C-1001", event="not_possible", text=PINGS * 900)
+    for view in (card, update):
+        blocks = render(view)
+        assert_within_limits(blocks)
+        assert "<!channel>" not in json.dumps(blocks)
+    assert render(update)[0]["text"]["text"] == "Not possible now · C-1001"
+
+
+# --- forged and malformed -------------------------------------------------------------------------
+
+
+async def test_a_forged_round_or_closing_is_refused_kindly_or_with_a_4xx(slack: SlackHarness) -> None:
+    await raise_concern(slack, "Hoist sling frayed on 4 West.")
+    await slack.command("/round", "", user=DANA, channel=WEST)
+    form = slack.last_view()
+    before = await counts(slack)
+    data = submission(form, ROUND_FORM, user=DANA, view_id="VFORGED")
+    data["view"]["state"]["values"]["staff"]["value"]["value"] = 6  # a number where Slack sends a string
+    status, answer = await send(slack, "interactive", data)
+    assert status == 200 and answer["response_action"] == "errors" and "staff" in answer["errors"]
+    card = _card(slack, "C-1001")
+    pressed = button(card, "not_possible", user=DANA)
+    pressed["actions"][0]["action_id"] = "not_possible_now"  # an action the app never rendered
+    assert (await send(slack, "interactive", pressed))[0] == 400
+    pressed = button(card, "not_possible", user=DANA)
+    pressed["actions"][0]["value"] = '{"v":1,"a":"not_possible","concern":99999}'  # no such concern
+    assert (await send(slack, "interactive", pressed))[0] == 200
+    assert "I can't find a concern called C-100999" in slack.fake.ephemeral[-1]["text"]
+    await slack.deliver()
+    assert await counts(slack) == before
