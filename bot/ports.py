@@ -93,6 +93,15 @@ class Tx(Protocol):
         """Concerns matching every filter given, newest first."""
         ...
 
+    async def stoplight_concerns(
+        self, *, unit_ids: Sequence[str], start: datetime, end: datetime
+    ) -> list[Concern]:
+        """The stoplight's concerns of these units, by id.
+
+        Those resolved or closed as not possible now in ``(start, end]``, and every one in progress.
+        """
+        ...
+
     async def claim_escalations(self, *, now: datetime, limit: int) -> list[Concern]:
         """Claim the due escalation steps of unacknowledged concerns.
 

@@ -63,33 +63,27 @@ async def _latest_update(tx: Tx, concern: Concern) -> str | None:
     return excerpt(messages[-1].text, _SHORT) if messages else None
 
 
-async def unit_section(core: Core, tx: Tx, unit: Unit, *, start: datetime, end: datetime) -> StoplightUnit:
-    """One unit's green, yellow and red lines for ``[start, end)``."""
-    found = await tx.find_concerns(
-        unit_ids=[unit.id],
-        statuses=[ConcernStatus.RESOLVED, ConcernStatus.IN_PROGRESS, ConcernStatus.NOT_POSSIBLE],
-        limit=10_000,
-    )
+async def unit_section(
+    core: Core, tx: Tx, unit: Unit, found: list[Concern], *, start: datetime, end: datetime
+) -> StoplightUnit:
+    """One unit's green, yellow and red lines for ``(start, end]``, from its ``found`` concerns."""
     lines: dict[str, list[StoplightItem]] = {"green": [], "yellow": [], "red": []}
     counts = {"green": 0, "yellow": 0, "red": 0}
     for concern in sorted(in_unit_places(found), key=lambda c: c.id or 0):
-        colour, detail = None, None
-        resolved_at = concern.resolved_at
-        if concern.status == ConcernStatus.RESOLVED and resolved_at and start < resolved_at <= end:
-            colour, detail = "green", None if _private(concern) else concern.resolution
-        elif concern.status == ConcernStatus.IN_PROGRESS:
-            colour, detail = "yellow", None if _private(concern) else await _latest_update(tx, concern)
-        elif (
-            concern.status == ConcernStatus.NOT_POSSIBLE
-            and concern.not_possible_at
-            and start < concern.not_possible_at <= end
-        ):
-            colour, detail = "red", None if _private(concern) else concern.not_possible_reason
+        colour = _colour(concern, start, end)
         if colour is None:
             continue
         counts[colour] += 1
         if counts[colour] > PER_COLOUR:
-            continue
+            continue  # counted, not listed: and its latest update is not read
+        detail = None
+        if not _private(concern):
+            if colour == "green":
+                detail = concern.resolution
+            elif colour == "yellow":
+                detail = await _latest_update(tx, concern)
+            else:
+                detail = concern.not_possible_reason
         item = StoplightItem(
             colour=colour,
             ref=concern.ref,
@@ -105,13 +99,32 @@ async def unit_section(core: Core, tx: Tx, unit: Unit, *, start: datetime, end: 
     )
 
 
+def _colour(concern: Concern, start: datetime, end: datetime) -> str | None:
+    if (
+        concern.status == ConcernStatus.RESOLVED
+        and concern.resolved_at
+        and start < concern.resolved_at <= end
+    ):
+        return "green"
+    if concern.status == ConcernStatus.IN_PROGRESS:
+        return "yellow"
+    closed = concern.not_possible_at
+    if concern.status == ConcernStatus.NOT_POSSIBLE and closed and start < closed <= end:
+        return "red"
+    return None
+
+
 async def build(core: Core, tx: Tx, unit: Unit, *, start: datetime, end: datetime) -> Stoplight:
     """The report for ``unit``'s channel.
 
     A unit's own concerns; for a department or executive group, the roll-up of every unit below it.
     """
     units = [unit] if unit.tier == 1 else [unit, *core.config.descendants(unit.id)]
-    sections = [await unit_section(core, tx, u, start=start, end=end) for u in units]
+    found = await tx.stoplight_concerns(unit_ids=[u.id for u in units], start=start, end=end)
+    by_unit: dict[str, list[Concern]] = {}
+    for concern in found:
+        by_unit.setdefault(concern.unit_id, []).append(concern)
+    sections = [await unit_section(core, tx, u, by_unit.get(u.id, []), start=start, end=end) for u in units]
     if unit.tier > 1:  # a group's own section only when it has concerns of its own
         sections = [s for s in sections[:1] if not s.nothing] + sections[1:]
     zone = core.config.timezone_for(unit.id)

@@ -317,6 +317,22 @@ sa.Index(
         "policy",
     ],
 )
+# The stoplight report (migration 0010): what a week resolved or closed as not possible now, by unit,
+# without reading every resolved concern of the unit's history.
+sa.Index(
+    "ix_concerns_resolved",
+    concerns.c.unit_id,
+    concerns.c.resolved_at,
+    postgresql_where=sa.text("status = 'resolved'"),
+    sqlite_where=sa.text("status = 'resolved'"),
+)
+sa.Index(
+    "ix_concerns_not_possible",
+    concerns.c.unit_id,
+    concerns.c.not_possible_at,
+    postgresql_where=sa.text("status = 'not_possible'"),
+    sqlite_where=sa.text("status = 'not_possible'"),
+)
 # A viewer's own concerns raised under their directory handle (the list's "own" branch).
 sa.Index(
     "ix_concerns_reporter_handle",

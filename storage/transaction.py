@@ -302,6 +302,29 @@ class SqlTx:
             )
         return [_load(Concern, row) for row in await self._execute(query)]
 
+    async def stoplight_concerns(
+        self, *, unit_ids: Sequence[str], start: datetime, end: datetime
+    ) -> list[Concern]:
+        c = t.concerns.c
+        units = c.unit_id.in_(list(unit_ids))
+        # Three branches, each on its own index (ix_concerns_resolved, ix_concerns_open,
+        # ix_concerns_not_possible): a unit's years of resolved concerns are never read.
+        branches = [
+            sa.select(c.id).where(
+                units, c.status == ConcernStatus.RESOLVED, c.resolved_at > start, c.resolved_at <= end
+            ),
+            sa.select(c.id).where(units, c.status == ConcernStatus.IN_PROGRESS),
+            sa.select(c.id).where(
+                units,
+                c.status == ConcernStatus.NOT_POSSIBLE,
+                c.not_possible_at > start,
+                c.not_possible_at <= end,
+            ),
+        ]
+        ids = sa.union_all(*branches).subquery()
+        query = sa.select(t.concerns).where(c.id.in_(sa.select(ids.c.id))).order_by(c.id)
+        return [_load(Concern, row) for row in await self._execute(query)]
+
     async def claim_escalations(self, *, now: datetime, limit: int) -> list[Concern]:
         """Claim every due escalation step in one statement: each returned row's level is already
         raised by one and its next step cleared; the caller sets the next step in the same transaction.
