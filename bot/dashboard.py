@@ -24,6 +24,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot import stoplight
 from bot.commands import AcknowledgeConcern, ReplyToConcern, ResolveConcern
 from bot.digest import SMALLEST_GROUP
 from bot.errors import NotAllowed, NotFound
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from bot.config import Unit
     from bot.core import Core
     from bot.ports import ReadSide
+    from bot.views import Stoplight
 
 PAGE_SIZE = 50
 # Who raised a concern: staff in chat, or a patient or family member on the unit's public page.
@@ -1002,6 +1004,30 @@ class Dashboard:
         return await self.core.handle(command)
 
     # --- huddles --------------------------------------------------------------------------------
+
+    async def stoplight(self, viewer: Viewer, unit_id: str | None) -> tuple[Unit, Stoplight]:
+        """The last seven days' "you said, we did" of a unit the viewer leads (a group's: its roll-up).
+
+        The very report the unit's channel gets, built by ``bot.stoplight`` under the same rules: the
+        leader's titles, the reporter's words only where allowed, nothing routed around its leaders.
+        Without ``unit_id``: the highest unit the viewer leads (an officer: the top of the tree).
+        """
+        if not viewer.sees_figures:
+            raise NotAllowed(
+                "The stoplight report is for unit leaders and the patient-safety officers; your unit's "
+                "channel gets it every week."
+            )
+        units = self.visible_units(viewer)
+        if unit_id:
+            unit = next((u for u in units if u.id == unit_id), None)
+            if unit is None:
+                raise NotAllowed("You can see the stoplight report of the units you lead.")
+        else:
+            unit = max(units, key=lambda u: u.tier)  # the first of the highest tier
+        now = self.core.now()
+        async with self.core.uow() as tx:
+            view = await stoplight.build(self.core, tx, unit, start=now - timedelta(days=7), end=now)
+        return unit, view
 
     def huddle_units(self, viewer: Viewer, unit: str | None) -> tuple[str, ...] | None:
         """The units a huddles page covers: a chosen unit and those below it, else all the viewer's."""

@@ -66,10 +66,19 @@ def take_flags(text: str, allowed: dict[str, str | None]) -> tuple[dict[str, str
 
 
 def take_title(text: str) -> tuple[str | None, str]:
-    """A leading ``--title WORD`` or ``--title "A FEW WORDS"``, and the text after it."""
+    """``--title WORD`` or ``--title "A FEW WORDS"`` leading the text, or ``--title …`` ending it
+    (quoted or not: to the end), and the text without it."""
     text = text.strip()
     if not text.startswith("--title"):
-        return None, text
+        before, found, after = text.partition(" --title")
+        if not found:
+            return None, text
+        after = after.strip()
+        if after.startswith('"') and after.endswith('"') and len(after) > 1:
+            after = after[1:-1]
+        if not after.strip():
+            raise Usage('--title needs a value: --title "Bed alarms fixed"')
+        return after.strip(), before.strip()
     rest = text.removeprefix("--title").strip()
     if rest.startswith('"') and '"' in rest[1:]:
         title, _, after = rest[1:].partition('"')

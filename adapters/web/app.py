@@ -350,6 +350,28 @@ async def huddles(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def stoplight_page(request: web.Request) -> web.StreamResponse:
+    """The "you said, we did" report of a unit the viewer leads, as its channel gets it."""
+    viewer = viewer_of(request)
+    dash = _dash(request)
+    try:
+        unit, view = await dash.stoplight(viewer, request.query.get("unit") or None)
+    except NotAllowed as error:
+        if request.path.endswith(".json"):
+            return web.json_response({"error": error.message}, status=403)
+        return _refused(request, error)
+    if request.path.endswith(".json"):
+        return web.json_response({"unit": unit.id, **view.model_dump()}, dumps=_dumps)
+    return _render(
+        request,
+        "stoplight.html",
+        nav="stoplight",
+        report=view,
+        units=dash.visible_units(viewer),
+        unit=unit.id,
+    )
+
+
 async def huddles_export(request: web.Request) -> web.StreamResponse:
     """A year of huddle runs, as CSV or JSON; audited."""
     viewer = viewer_of(request)
@@ -431,6 +453,8 @@ def make_dashboard(app: App) -> web.Application:
     r.add_get(r"/concerns/{ref:C-\d{1,12}}", concern_page)
     r.add_get(r"/concerns/{ref:C-\d{1,12}}.json", concern_page)
     r.add_post(r"/concerns/{ref:C-\d{1,12}}/{action:acknowledge|reply|resolve}", concern_action)
+    r.add_get("/stoplight", stoplight_page)
+    r.add_get("/stoplight.json", stoplight_page)
     r.add_get("/huddles", huddles)
     r.add_get("/huddles.json", huddles)
     r.add_get("/huddles.csv", huddles_export)
