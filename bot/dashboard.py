@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot import stoplight
-from bot.commands import AcknowledgeConcern, ReplyToConcern, ResolveConcern
+from bot.commands import (
+    AcknowledgeConcern,
+    MarkNotPossible,
+    ReplyToConcern,
+    ResolveConcern,
+    SetConcernStatus,
+)
 from bot.digest import SMALLEST_GROUP
 from bot.errors import NotAllowed, NotFound
 from bot.family import SOURCE as FAMILY_SOURCE
@@ -427,6 +433,7 @@ class ConcernPage:
     can_reply: bool
     can_resolve: bool
     deadline: str
+    can_mark_in_progress: bool = False  # and "not possible now": a leader's other closings
 
     def as_data(self) -> dict[str, Any]:
         """The page as JSON-ready data."""
@@ -970,6 +977,7 @@ class Dashboard:
             can_reply=open_ and (leads or viewer.is_reporter_of(concern)),
             can_resolve=leads and open_,
             deadline=self._when(concern.unit_id, deadline),
+            can_mark_in_progress=leads and open_ and concern.status != ConcernStatus.IN_PROGRESS,
         )
 
     def _author(self, viewer: Viewer, concern: Concern, role: str, name: str | None) -> str:
@@ -989,8 +997,11 @@ class Dashboard:
         # The log never holds an anonymous reporter; a confidential one is named there only as such.
         return event.actor
 
-    async def act(self, viewer: Viewer, ref: str, action: str, text: str) -> Reply:
-        """Acknowledge, reply or resolve from the page: the chat's own commands, with the same rules."""
+    async def act(self, viewer: Viewer, ref: str, action: str, text: str, title: str | None = None) -> Reply:
+        """Acknowledge, reply, mark in progress, resolve or close as not possible now from the page.
+
+        The chat's own commands, with the same rules; ``title`` is the stoplight's short title.
+        """
         concern = await self._load(viewer, ref)
         person = viewer.person
         if action == "acknowledge":
@@ -998,7 +1009,13 @@ class Dashboard:
         elif action == "reply":
             command = ReplyToConcern(person=person, ref=concern.ref, text=text)
         elif action == "resolve":
-            command = ResolveConcern(person=person, ref=concern.ref, text=text)
+            command = ResolveConcern(person=person, ref=concern.ref, text=text, title=title)
+        elif action == "in_progress":
+            command = SetConcernStatus(
+                person=person, ref=concern.ref, status="in_progress", note=text or None, title=title
+            )
+        elif action == "not_possible":
+            command = MarkNotPossible(person=person, ref=concern.ref, reason=text, title=title)
         else:
             raise NotFound("There is no such action.")
         return await self.core.handle(command)

@@ -266,18 +266,25 @@ _ACTIONS = {
     "acknowledge": ("note", False, "Acknowledge"),
     "reply": ("text", True, "Enter your reply"),
     "resolve": ("text", True, "Enter what was done"),
+    "in_progress": ("note", False, "Mark in progress"),
+    "not_possible": ("reason", True, "Enter why it is not possible now"),
 }
+TITLE_LIMIT = 120  # the stoplight's short title, as on the chat forms
 
 
 async def concern_action(request: web.Request) -> web.StreamResponse:
-    """Acknowledge, reply or resolve from the page: the chat's own commands and rules."""
+    """Acknowledge, reply, mark in progress, resolve or close as not possible now: the chat's commands."""
     viewer = viewer_of(request)
     ref, action = request.match_info["ref"], request.match_info["action"]
     form = await request.post()
     field, required, message = _ACTIONS[action]
     text = str(form.get(field) or "").strip()
+    title = str(form.get("title") or "").strip() or None
     dash = _dash(request)
-    if required and not text:
+    error = message if required and not text else None
+    if title and len(title) > TITLE_LIMIT:
+        field, error = "title", f"Keep the title to {TITLE_LIMIT} characters (it has {len(title)})"
+    if error:
         try:
             page = await dash.concern_page(viewer, ref)
         except (NotAllowed, NotFound) as error:
@@ -289,12 +296,12 @@ async def concern_action(request: web.Request) -> web.StreamResponse:
             nav="concerns",
             page=page,
             flash=None,
-            errors={f"{action}-{field}": message},
+            errors={f"{action}-{field}": error},
             values={},
             family=await family_detail(dash.core, ref, viewer.person),
         )
     try:
-        reply = await dash.act(viewer, ref, action, text)
+        reply = await dash.act(viewer, ref, action, text, title)
     except (NotAllowed, NotFound) as error:
         return _refused(request, error)
     response = _see_other(f"{PATH}/concerns/{ref}")
@@ -452,7 +459,8 @@ def make_dashboard(app: App) -> web.Application:
         method("/concerns.json", concerns_export)
     r.add_get(r"/concerns/{ref:C-\d{1,12}}", concern_page)
     r.add_get(r"/concerns/{ref:C-\d{1,12}}.json", concern_page)
-    r.add_post(r"/concerns/{ref:C-\d{1,12}}/{action:acknowledge|reply|resolve}", concern_action)
+    actions = "|".join(_ACTIONS)
+    r.add_post(r"/concerns/{ref:C-\d{1,12}}/{action:" + actions + "}", concern_action)
     r.add_get("/stoplight", stoplight_page)
     r.add_get("/stoplight.json", stoplight_page)
     r.add_get("/huddles", huddles)

@@ -3,7 +3,7 @@ units a leader leads (a department's: the roll-up), never a concern routed aroun
 
 from __future__ import annotations
 
-from tests.web.conftest import Web
+from tests.web.conftest import Web, csrf_of
 
 
 async def _seed(web: Web) -> None:
@@ -66,3 +66,48 @@ async def test_a_department_sees_the_roll_up_and_nobody_sees_another_units(web: 
     finally:
         for client in (lee, chris, alex):
             await client.close()
+
+
+async def test_a_leader_closes_and_titles_from_the_concern_page_and_the_stoplight_shows_it(web: Web) -> None:
+    await web.harness.run(
+        "as alex\nin 4west\n/concern --type equipment The hoist battery dies mid-transfer\n"
+        "/concern --type equipment We need bariatric chairs"
+    )
+    dana = await web.signed_in("dana")
+    try:
+
+        async def act(ref: str, action: str, **form: str) -> tuple[int, str]:
+            page = await (await dana.get(f"/dashboard/concerns/{ref}")).text()
+            answer = await dana.post(
+                f"/dashboard/concerns/{ref}/{action}",
+                data={"csrf": csrf_of(page), **form},
+                allow_redirects=True,
+            )
+            return answer.status, await answer.text()
+
+        status, page = await act("C-1001", "in_progress", note="Spare batteries on order", title="x" * 121)
+        assert status == 400 and "Keep the title to 120 characters" in page
+        assert "In progress" not in (await (await dana.get("/dashboard/concerns/C-1001.json")).text())
+        status, _ = await act(
+            "C-1001", "in_progress", note="Spare batteries on order", title="Hoist batteries"
+        )
+        assert status == 200
+        status, page = await act("C-1002", "not_possible", reason="", title="Bariatric chairs")
+        assert status == 400 and "Enter why it is not possible now" in page
+        status, _ = await act(
+            "C-1002", "not_possible", reason="Capital budget closed until April", title="Bariatric chairs"
+        )
+        assert status == 200
+        report = await (await dana.get("/dashboard/stoplight.json")).json()
+        (west,) = report["units"]
+        assert [(i["title"], i["detail"]) for i in west["yellow"]] == [
+            ("Hoist batteries", "Spare batteries on order")
+        ]
+        assert [(i["title"], i["detail"]) for i in west["red"]] == [
+            ("Bariatric chairs", "Capital budget closed until April")
+        ]
+        # The reporter was told why, in chat.
+        await web.harness.app.dispatcher.deliver_all()
+        assert "Capital budget closed until April" in web.harness.transcript("@alex")
+    finally:
+        await dana.close()
