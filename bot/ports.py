@@ -117,6 +117,10 @@ class Tx(Protocol):
         """A concern's conversation, oldest first."""
         ...
 
+    async def latest_leader_messages(self, *, concern_ids: Sequence[int]) -> dict[int, str]:
+        """The newest leader's message of each of these concerns that has one."""
+        ...
+
     async def open_run(self, *, unit_id: str) -> HuddleRun | None:
         """The unit's newest open huddle run."""
         ...

@@ -57,45 +57,49 @@ def _private(concern: Concern) -> bool:
     return concern.anonymity != Anonymity.NAMED
 
 
-async def _latest_update(tx: Tx, concern: Concern) -> str | None:
-    assert concern.id is not None
-    messages = [m for m in await tx.concern_messages(concern_id=concern.id) if m.author_role == "leader"]
-    return excerpt(messages[-1].text, _SHORT) if messages else None
-
-
-async def unit_section(
-    core: Core, tx: Tx, unit: Unit, found: list[Concern], *, start: datetime, end: datetime
-) -> StoplightUnit:
-    """One unit's green, yellow and red lines for ``(start, end]``, from its ``found`` concerns."""
-    lines: dict[str, list[StoplightItem]] = {"green": [], "yellow": [], "red": []}
-    counts = {"green": 0, "yellow": 0, "red": 0}
+def _pick(found: list[Concern], start: datetime, end: datetime) -> tuple[dict[str, list[Concern]], int]:
+    """A unit's concerns by colour, at most ``PER_COLOUR`` of each, and how many more there were."""
+    picked: dict[str, list[Concern]] = {"green": [], "yellow": [], "red": []}
+    more = 0
     for concern in sorted(in_unit_places(found), key=lambda c: c.id or 0):
         colour = _colour(concern, start, end)
         if colour is None:
             continue
-        counts[colour] += 1
-        if counts[colour] > PER_COLOUR:
-            continue  # counted, not listed: and its latest update is not read
-        detail = None
-        if not _private(concern):
-            if colour == "green":
-                detail = concern.resolution
-            elif colour == "yellow":
-                detail = await _latest_update(tx, concern)
-            else:
-                detail = concern.not_possible_reason
-        item = StoplightItem(
-            colour=colour,
-            ref=concern.ref,
-            title=_label(core, concern),
-            detail=excerpt(detail, _SHORT) if detail else None,
-        )
-        lines[colour].append(item)
+        if len(picked[colour]) < PER_COLOUR:
+            picked[colour].append(concern)
+        else:
+            more += 1  # counted, not listed (chat messages have limits)
+    return picked, more
+
+
+def unit_section(
+    core: Core, unit: Unit, picked: dict[str, list[Concern]], more: int, updates: dict[int, str]
+) -> StoplightUnit:
+    """One unit's green, yellow and red lines; ``updates``: the latest leader's word on each in progress."""
+    lines: dict[str, list[StoplightItem]] = {"green": [], "yellow": [], "red": []}
+    for colour, concerns in picked.items():
+        for concern in concerns:
+            detail = None
+            if not _private(concern):
+                if colour == "green":
+                    detail = concern.resolution
+                elif colour == "yellow":
+                    detail = updates.get(concern.id or 0)
+                else:
+                    detail = concern.not_possible_reason
+            lines[colour].append(
+                StoplightItem(
+                    colour=colour,  # type: ignore[arg-type]
+                    ref=concern.ref,
+                    title=_label(core, concern),
+                    detail=excerpt(detail, _SHORT) if detail else None,
+                )
+            )
     return StoplightUnit(
         unit_name=unit.name,
         **lines,
-        more=sum(max(0, n - PER_COLOUR) for n in counts.values()),
-        nothing=None if any(counts.values()) else NOTHING,
+        more=more,
+        nothing=None if more or any(picked.values()) else NOTHING,
     )
 
 
@@ -124,7 +128,13 @@ async def build(core: Core, tx: Tx, unit: Unit, *, start: datetime, end: datetim
     by_unit: dict[str, list[Concern]] = {}
     for concern in found:
         by_unit.setdefault(concern.unit_id, []).append(concern)
-    sections = [await unit_section(core, tx, u, by_unit.get(u.id, []), start=start, end=end) for u in units]
+    picks = [_pick(by_unit.get(u.id, []), start, end) for u in units]
+    # The latest update of every yellow line listed, in one read (a roll-up lists hundreds).
+    yellow = [c.id for picked, _ in picks for c in picked["yellow"] if c.id is not None and not _private(c)]
+    updates = await tx.latest_leader_messages(concern_ids=yellow)
+    sections = [
+        unit_section(core, u, picked, more, updates) for u, (picked, more) in zip(units, picks, strict=True)
+    ]
     if unit.tier > 1:  # a group's own section only when it has concerns of its own
         sections = [s for s in sections[:1] if not s.nothing] + sections[1:]
     zone = core.config.timezone_for(unit.id)

@@ -386,6 +386,16 @@ class SqlTx:
         query = sa.select(t.concern_messages).where(m.concern_id == concern_id).order_by(m.id)
         return [_load(ConcernMessage, row) for row in await self._execute(query)]
 
+    async def latest_leader_messages(self, *, concern_ids: Sequence[int]) -> dict[int, str]:
+        m = t.concern_messages.c
+        newest = (
+            sa.select(sa.func.max(m.id))
+            .where(m.concern_id.in_(sorted(set(concern_ids))), m.author_role == "leader")
+            .group_by(m.concern_id)
+        )
+        query = sa.select(m.concern_id, m.text).where(m.id.in_(newest))
+        return {int(i): str(text) for i, text in await self._execute(query)} if concern_ids else {}
+
     async def open_run(self, *, unit_id: str) -> HuddleRun | None:
         r = t.huddle_runs.c
         query = (
