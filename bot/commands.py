@@ -60,8 +60,11 @@ class SetConcernStatus:
     person: Person
     ref: str
     status: str
-    note: str | None = None
+    note: str | None = None  # the latest update: a leader message, the stoplight's yellow line shows it
     title: str | None = None  # a short title for the stoplight report
+    # Only the checks that come before any change (may this person lead it, is it still open), so a
+    # platform can refuse before opening the form; always refused, code ``status_allowed`` if they pass.
+    check_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -587,7 +587,11 @@ async def reply(core: Core, tx: Tx, cmd: ReplyToConcern) -> Reply:
 
 
 async def set_status(core: Core, tx: Tx, cmd: SetConcernStatus) -> Reply:
-    """A leader marks a concern in progress (acknowledging it first if nobody had)."""
+    """A leader marks a concern in progress (acknowledging it first if nobody had).
+
+    The note is the leaders' latest update: a leader message, as a reply is, so the stoplight's yellow
+    line and the reporter's follow-up show it.
+    """
     concern = await load_concern(tx, cmd.ref)
     unit = _unit(core, concern)
     status = parse_choice(
@@ -598,32 +602,37 @@ async def set_status(core: Core, tx: Tx, cmd: SetConcernStatus) -> Reply:
     )
     _require_lead(core, cmd.person, concern, unit, f"change the status of {concern.ref}")
     _not_resolved(core, concern, "change the status of")
+    if cmd.check_only:
+        # A refusal, so that even a check that went further than meant would be rolled back.
+        raise Refusal("Checked only: nothing was changed.", code="status_allowed")
     note = clean(cmd.note, limit=MAX_SHORT_CHARS, what="note").text if cmd.note and cmd.note.strip() else None
+    title = _title(cmd.title)
     if concern.acknowledged_at is None:
         await _acknowledge(core, tx, concern, cmd.person)
+    assert concern.id is not None
     if concern.status == ConcernStatus.IN_PROGRESS:
-        title = _title(cmd.title)
-        if title and title != concern.title and concern.id is not None:
+        said: list[str] = []
+        if title and title != concern.title:
             await tx.update(Concern, concern.id, title=title, updated_at=core.now())
             concern.title = title
             await _redraw_cards(core, tx, concern)
-            return Reply(text=f"{concern.ref}'s title for the stoplight is now: {title}", ref=concern.ref)
+            said.append(f"{concern.ref}'s title for the stoplight is now: {title}")
+        if note:
+            # Typed on a form opened before another leader marked it: the update is kept, not dropped.
+            await _leader_reply(core, tx, concern, cmd.person, note)
+            said.append(f"Your update on {concern.ref} was added. {_reporter_hears(concern)}")
+        if said:
+            return Reply(text=" ".join(said), tone="success" if note else "info", ref=concern.ref)
         return Reply(text=f"{concern.ref} is already in progress. Nothing changed.", ref=concern.ref)
-    assert concern.id is not None and status == "in-progress"
+    assert status == "in-progress"
     now, name = core.now(), name_of(core, cmd.person)
-    title = _title(cmd.title) or concern.title
+    title = title or concern.title
     await tx.update(Concern, concern.id, status=ConcernStatus.IN_PROGRESS, title=title, updated_at=now)
     concern.title = title
     concern.status = ConcernStatus.IN_PROGRESS
-    await _say(
-        core,
-        tx,
-        concern,
-        "system",
-        name,
-        "huddlebot",
-        f"{name} marked it in progress." + (f" {note}" if note else ""),
-    )
+    await _say(core, tx, concern, "system", name, "huddlebot", f"{name} marked it in progress.")
+    if note:
+        await _say(core, tx, concern, "leader", name, name, note)
     await _redraw_cards(core, tx, concern)
     await _tell_reporter(
         core,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot import stoplight
-from bot.model import Concern, ConcernStatus
+from bot.commands import SetConcernStatus
+from bot.model import Concern, ConcernStatus, Person
 from tests.conftest import Harness
 from tests.steps import quiet, receipt_code, receipt_ref
 
@@ -115,6 +116,48 @@ async def test_on_demand_stoplight_leader_posts_staff_see_it_privately(harness: 
     out = await harness.run("as dana\n/huddle stoplight 4west")
     assert "was posted to its channel" in out
     assert "Nothing raised this week — thank you for your huddles." in harness.transcript("4west")
+
+
+async def test_an_in_progress_note_is_the_leaders_latest_update_on_the_yellow_line(harness: Harness) -> None:
+    out = await harness.run("""
+        as alex
+        /concern --type staffing Nobody answers the float pool phone after midnight
+        as dana
+        status C-1001 in_progress --title "Float pool phone at night" Meeting the staffing office on Tuesday
+    """)
+    assert "C-1001 is now in progress." in out
+    assert "Dana Reyes is working on your concern C-1001. Meeting the staffing office" in harness.transcript(
+        "@alex"
+    )
+    leaders = harness.transcript("4west-leaders")
+    assert "↳ huddlebot: Dana Reyes marked it in progress." in leaders
+    assert "↳ Dana Reyes: Meeting the staffing office on Tuesday" in leaders  # a leader's own message
+
+    async def yellow() -> list[str]:
+        async with harness.core.uow() as tx:
+            unit = harness.core.config.unit("4west")
+            assert unit is not None
+            now = harness.core.now()
+            view = await stoplight.build(harness.core, tx, unit, start=now - timedelta(days=7), end=now)
+        return [f"{i.ref} {i.title}: {i.detail}" for u in view.units for i in u.yellow]
+
+    assert await yellow() == ["C-1001 Float pool phone at night: Meeting the staffing office on Tuesday"]
+    # Already in progress (a form opened before another leader pressed): the new update is kept.
+    out = await harness.run("as dana\nstatus C-1001 in_progress The office agreed a night number")
+    assert "Your update on C-1001 was added. The reporter has been told." in out
+    assert await yellow() == ["C-1001 Float pool phone at night: The office agreed a night number"]
+    assert "Dana Reyes replied about C-1001: The office agreed a night number" in harness.transcript("@alex")
+    # A check before a form changes nothing, and refuses whoever may not act.
+    dana = Person("console", "local", "dana", "Dana Reyes")
+    alex = Person("console", "local", "alex", "Alex Kim")
+    checked = await harness.core.handle(
+        SetConcernStatus(person=dana, ref="C-1001", status="in_progress", check_only=True)
+    )
+    assert checked.code == "status_allowed"
+    refused = await harness.core.handle(
+        SetConcernStatus(person=alex, ref="C-1001", status="in_progress", check_only=True)
+    )
+    assert "Only the leaders of 4 West Med-Surg" in refused.text
 
 
 def test_the_weekly_time_is_the_units_wall_clock() -> None:

@@ -118,6 +118,7 @@ class SlackListeners:
         bolt.view(modals.REPLY_FORM)(self.reply_submitted)
         bolt.view(modals.RESOLVE_FORM)(self.resolve_submitted)
         bolt.view(modals.NOT_POSSIBLE_FORM)(self.not_possible_submitted)
+        bolt.view(modals.IN_PROGRESS_FORM)(self.in_progress_submitted)
         bolt.view(modals.ROUND_FORM)(self.round_submitted)
         bolt.view(modals.FOLLOW_UP_FORM)(self.follow_up_submitted)
         bolt.view(modals.GOOD_CATCH_FORM)(self.good_catch_submitted)
@@ -334,6 +335,8 @@ class SlackListeners:
             refusal = None
             if request.form == "not_possible":
                 refusal = await self._may_not_close(who, request.concern_id)
+            elif request.form == "in_progress":
+                refusal = await self._may_not_set_status(who, request.concern_id)
             if refusal is not None:
                 await ack()
                 self.spawn(self._ephemeral(channel, who.user_id, refusal, thread), "an ephemeral note")
@@ -345,7 +348,11 @@ class SlackListeners:
                 view = modals.good_catch_form(meta)
             else:
                 ref = concern_reference(request.concern_id or 0)
-                make = {"reply": modals.reply_form, "not_possible": modals.not_possible_form}
+                make = {
+                    "reply": modals.reply_form,
+                    "not_possible": modals.not_possible_form,
+                    "in_progress": modals.in_progress_form,
+                }
                 view = make.get(request.form, modals.resolve_form)(meta, ref)
             problem = await self._open(body.get("trigger_id"), view)
             await ack()
@@ -369,6 +376,18 @@ class SlackListeners:
         ref = concern_reference(concern_id or 0)
         reply = await self._run(c.MarkNotPossible(person=who, ref=ref, reason=""))
         return None if reply.code == "reason_needed" else reply
+
+    async def _may_not_set_status(self, who: Person, concern_id: int | None) -> Reply | None:
+        """The core's refusal when ``who`` may not mark the concern in progress, else None.
+
+        As for "Not possible now": the core's own command, asked only to check (who leads it, is it
+        still open), so the refusal is the core's wording and nothing changes either way.
+        """
+        ref = concern_reference(concern_id or 0)
+        reply = await self._run(
+            c.SetConcernStatus(person=who, ref=ref, status="in_progress", check_only=True)
+        )
+        return None if reply.code == "status_allowed" else reply
 
     # --- modals -----------------------------------------------------------------------------------
 
@@ -475,6 +494,23 @@ class SlackListeners:
             ),
             "Not possible now",
             field="reason",
+        )
+
+    async def in_progress_submitted(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+        """A leader marks a concern in progress: the latest update (the reporter is told) and a title."""
+        who = self._person(body.get("user") or {})
+        await self._leader_form(
+            ack,
+            body,
+            lambda ref, values: c.SetConcernStatus(
+                person=who,
+                ref=ref,
+                status="in_progress",
+                note=values.get("note") or None,
+                title=values.get("title") or None,
+            ),
+            "In progress",
+            field="note",
         )
 
     async def round_submitted(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:

@@ -1,5 +1,5 @@
-"""The Slack modals: raise a concern, reply, resolve, close as not possible now, follow up anonymously,
-recognise a good catch, log a round, and read a concern whole.
+"""The Slack modals: raise a concern, reply, mark in progress, resolve, close as not possible now, follow
+up anonymously, recognise a good catch, log a round, and read a concern whole.
 
 Each form's ``callback_id`` says which form it is; its ``private_metadata`` holds a ``FormContext``
 (ids only). People's text inside a modal is escaped like everywhere else. A modal holds at most 100
@@ -38,6 +38,7 @@ CONCERN_FORM = "concern"
 REPLY_FORM = "concern_reply"
 RESOLVE_FORM = "concern_resolve"
 NOT_POSSIBLE_FORM = "concern_not_possible"
+IN_PROGRESS_FORM = "concern_in_progress"
 ROUND_FORM = "round"
 FOLLOW_UP_FORM = "concern_follow_up"
 GOOD_CATCH_FORM = "good_catch"
@@ -316,6 +317,21 @@ def resolve_form(meta: FormContext, ref: str) -> dict[str, Any]:
         _title_input(),
     ]
     return _modal(RESOLVE_FORM, f"Resolve {ref}", blocks, meta, "Resolve")
+
+
+def in_progress_form(meta: FormContext, ref: str) -> dict[str, Any]:
+    """Mark ``ref`` in progress: the latest update (optional) and the stoplight's short title."""
+    blocks = [
+        _text_input(
+            "note",
+            "What is being done (the latest update the unit sees)",
+            optional=True,
+            placeholder="e.g. Meeting the staffing office on Tuesday.",
+            hint="The reporter is told. The unit reads it in yellow on the stoplight report.",
+        ),
+        _title_input(),
+    ]
+    return _modal(IN_PROGRESS_FORM, f"In progress: {ref}", blocks, meta, "Mark in progress")
 
 
 def not_possible_form(meta: FormContext, ref: str) -> dict[str, Any]:

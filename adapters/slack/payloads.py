@@ -63,6 +63,7 @@ FORMS: dict[str, tuple[str, ...]] = {
     modals.REPLY_FORM: ("text",),
     modals.RESOLVE_FORM: ("text", "title"),
     modals.NOT_POSSIBLE_FORM: ("reason", "title"),
+    modals.IN_PROGRESS_FORM: ("note", "title"),
     modals.ROUND_FORM: ("unit", "staff", "patients", "families", "wins", "concerns", "tracked", "barriers"),
     modals.FOLLOW_UP_FORM: ("text",),
     modals.GOOD_CATCH_FORM: ("recipient", "text"),

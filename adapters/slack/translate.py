@@ -248,7 +248,8 @@ def round_command(text: str, config: OrgConfig) -> OpenRoundForm | ShowHelp:
 
 @dataclass(frozen=True, slots=True)
 class OpenForm:
-    """A button that needs a form first: reply to or resolve a concern; raise one or a good catch."""
+    """A button that needs a form first: reply to, move along or close a concern; raise one or a good
+    catch."""
 
     form: str
     concern_id: int | None = None
@@ -265,9 +266,7 @@ def button_command(value: str, who: Person, where: Address) -> c.Command | OpenF
         match action.action:
             case "acknowledge":
                 return c.AcknowledgeConcern(person=who, ref=ref)
-            case "in_progress":
-                return c.SetConcernStatus(person=who, ref=ref, status="in_progress")
-            case "reply" | "resolve" | "not_possible":
+            case "reply" | "in_progress" | "resolve" | "not_possible":
                 return OpenForm(action.action, concern_id=action.concern_id)
     if action.run_id is not None:
         match action.action:

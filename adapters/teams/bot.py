@@ -225,7 +225,13 @@ class TeamsBot:
             if action == "acknowledge":
                 return c.AcknowledgeConcern(person=person, ref=ref)
             if action == "in_progress":
-                return c.SetConcernStatus(person=person, ref=ref, status="in_progress")
+                return c.SetConcernStatus(
+                    person=person,
+                    ref=ref,
+                    status="in_progress",
+                    note=text(cards.input_for("in_progress")) or None,
+                    title=text(cards.title_input_for("in_progress")) or None,
+                )
             if action == "reply":
                 return c.ReplyToConcern(person=person, ref=ref, text=text(cards.input_for("reply")))
             if action == "resolve":

@@ -1,8 +1,9 @@
 """Core views → Adaptive Cards 1.5 (the card schema Teams needs for ``Action.Execute``).
 
-Buttons: Acknowledge / In progress are ``Action.Execute`` (the bot answers the invoke with the
-refreshed card); Reply and Resolve open an inline form (``Action.ShowCard``) whose ``Action.Execute``
-carries the text; "Raise a concern" on a huddle prompt opens the concern dialog (``task/fetch``).
+Buttons: Acknowledge is an ``Action.Execute`` (the bot answers the invoke with the refreshed card);
+Reply, In progress, Resolve and Not possible now open an inline form (``Action.ShowCard``) whose
+``Action.Execute`` carries the text; "Raise a concern" on a huddle prompt opens the concern dialog
+(``task/fetch``).
 Every action carries the core's versioned value (``bot.actions``) under ``data.huddlebot``.
 
 A Teams message is at most about 28 KB, counted as the whole activity on the wire (``wire``):
@@ -52,13 +53,20 @@ _TONE_COLOR = {"info": "default", "success": "good", "warning": "warning", "erro
 _SEVERITY_COLOR = {"immediate": "attention", "high": "attention", "moderate": "warning", "low": "default"}
 _INPUT_IDS = {
     "reply": "reply_text",
+    "in_progress": "in_progress_note",
     "resolve": "what_we_did",
     "not_possible": "why_not_possible",
     "answer_goodcatch": "goodcatch_text",
 }
-# The optional short title for the stoplight report on a closing form. Ids of their own: Teams gathers
+# The optional short title for the stoplight report on a leader's form. Ids of their own: Teams gathers
 # a ShowCard's inputs with its parent card's, and one form's title must never ride on the other's.
-_TITLE_IDS = {"resolve": "resolve_title", "not_possible": "not_possible_title"}
+_TITLE_IDS = {
+    "resolve": "resolve_title",
+    "not_possible": "not_possible_title",
+    "in_progress": "in_progress_title",
+}
+# Forms whose fields are all optional: where nested cards are left out (``compact``), a plain button.
+_OPTIONAL_FORMS = frozenset({"in_progress"})
 TITLE_LABEL = "Short title for the unit's stoplight report (optional)"
 TITLE_CHARS = 120  # ``bot.concerns._title``'s limit
 
@@ -263,19 +271,19 @@ def _with_text(
     send: str,
     *,
     error: str = "Please write a few words.",
+    required: bool = True,
 ) -> dict[str, Any]:
-    body: list[dict[str, Any]] = [
-        {
-            "type": "Input.Text",
-            "id": _INPUT_IDS[action.id],
-            "label": label,
-            "placeholder": placeholder,
-            "isMultiline": True,
-            "isRequired": True,
-            "errorMessage": error,
-            "maxLength": 4000,
-        }
-    ]
+    text: dict[str, Any] = {
+        "type": "Input.Text",
+        "id": _INPUT_IDS[action.id],
+        "label": label,
+        "placeholder": placeholder,
+        "isMultiline": True,
+        "maxLength": 4000,
+    }
+    if required:
+        text.update(isRequired=True, errorMessage=error)
+    body: list[dict[str, Any]] = [text]
     if action.id in _TITLE_IDS:
         # The unit reads this line on the stoplight, where an anonymous reporter's words never go.
         body.append(
@@ -296,6 +304,14 @@ def render_action(action: Action) -> dict[str, Any]:
     if action.id == "reply":
         return _with_text(
             action, "Your reply (the reporter is told)", "What do you want to say?", "Send reply"
+        )
+    if action.id == "in_progress":
+        return _with_text(
+            action,
+            "What is being done (the latest update the unit sees; optional)",
+            "e.g. Meeting the staffing office on Tuesday.",
+            "Mark in progress",
+            required=False,
         )
     if action.id == "resolve":
         return _with_text(action, "What we did", "What was done about it?", "Resolve")
@@ -680,7 +696,11 @@ def compact(view: Any, *, threaded: bool = True) -> Card:
     said = "Teams could not show this message in full."
     if isinstance(view, ConcernCard) and view.actions:
         said += " " + _how_to_answer(view, threaded)
-    buttons = [render_action(a) for a in getattr(view, "actions", None) or [] if a.id not in _INPUT_IDS]
+    buttons = [
+        execute(a.id, a.label, a.value, style=a.style) if a.id in _OPTIONAL_FORMS else render_action(a)
+        for a in getattr(view, "actions", None) or []
+        if a.id not in _INPUT_IDS or a.id in _OPTIONAL_FORMS
+    ]
     return card(
         [
             text_block(short, weight="Bolder"),

@@ -235,6 +235,8 @@ class CardData(_Model):
     why_not_possible: Text = None
     resolve_title: Text = None
     not_possible_title: Text = None
+    in_progress_note: Text = None
+    in_progress_title: Text = None
     goodcatch_text: Text = None
 
 

@@ -109,7 +109,7 @@ def _values(values: dict[str, Any]) -> dict[str, Any]:
     """Slack's ``view.state.values`` for simple {block_id: value} input."""
     state: dict[str, Any] = {}
     for block_id, value in values.items():
-        if block_id in ("description", "text", "reason", "title", *ROUND_LISTS):
+        if block_id in ("description", "text", "reason", "note", "title", *ROUND_LISTS):
             element = {"type": "plain_text_input", "value": value}
         elif block_id in ("staff", "patients", "families"):
             element = {"type": "number_input", "value": value}

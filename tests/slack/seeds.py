@@ -265,6 +265,8 @@ async def stage(slack: SlackHarness) -> Scene:
     resolve_form = slack.last_view()
     await slack.press(card, "not_possible", user=DANA, channel=WEST_LEADERS)
     not_possible_form = slack.last_view()
+    await slack.press(card, "in_progress", user=DANA, channel=WEST_LEADERS)
+    in_progress_form = slack.last_view()
     await slack.command("/round", "", user=DANA)
     round_form = slack.last_view()
     await slack.press(prompt, "answer_goodcatch", user=ALEX, channel=WEST)
@@ -280,6 +282,7 @@ async def stage(slack: SlackHarness) -> Scene:
             "reply": reply_form,
             "resolve": resolve_form,
             "not_possible": not_possible_form,
+            "in_progress": in_progress_form,
             "round": round_form,
             "good_catch": good_catch_form,
             "follow_up": follow_up_form,
@@ -327,6 +330,7 @@ def _seeds(scene: Scene) -> list[Seed]:
         # Buttons: a non-leader on the card (refused), forms opened by the card and the prompt.
         Seed("acknowledge, not a leader", "interactive", button(card, "acknowledge", user=ALEX)),
         Seed("in progress, not a leader", "interactive", button(card, "in_progress", user=ALEX)),
+        Seed("in progress button", "interactive", button(card, "in_progress", user=DANA)),
         Seed("reply button", "interactive", button(card, "reply", user=DANA)),
         Seed("resolve button", "interactive", button(card, "resolve", user=DANA)),
         Seed("not possible button", "interactive", button(card, "not_possible", user=DANA)),
@@ -356,6 +360,16 @@ def _seeds(scene: Scene) -> list[Seed]:
             "not possible form, not a leader and no reason",
             "interactive",
             submission(forms["not_possible"], {"reason": "", "title": "Scanner"}, user=JO, view_id="V0SEED8"),
+        ),
+        Seed(
+            "in progress form, not a leader and a title too long",
+            "interactive",
+            submission(
+                forms["in_progress"],
+                {"note": "Sign ordered", "title": "x" * 121},
+                user=JO,
+                view_id="V0SEED10",
+            ),
         ),
         # Alex leads no unit, and there is no unit "nowhere".
         Seed(

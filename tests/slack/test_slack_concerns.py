@@ -70,6 +70,8 @@ async def test_leader_buttons_acknowledge_and_in_progress_update_the_card(slack:
     assert actions == ["reply", "in_progress", "resolve", "not_possible"]
 
     await slack.press(card, "in_progress", user=DANA, channel=WEST_LEADERS)
+    answer = await slack.submit(slack.last_view(), {"note": "", "title": ""}, user=DANA)  # both optional
+    assert answer["response_action"] == "update" and "C-1001 is now in progress." in str(answer["view"])
     await slack.deliver()
     assert "In progress" in card.text
     assert (await concern(slack)).status == "in_progress"

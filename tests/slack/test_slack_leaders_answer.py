@@ -4,6 +4,7 @@ Kit in the unit's channel, and `/round`."""
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -82,9 +83,11 @@ async def test_each_new_form_is_valid_block_kit(slack: SlackHarness) -> None:
     resolve = slack.last_view()
     await slack.press(card, "not_possible", user=DANA, channel=WEST_LEADERS)
     closing = slack.last_view()
+    await slack.press(card, "in_progress", user=DANA, channel=WEST_LEADERS)
+    progress = slack.last_view()
     await slack.command("/round", "", user=DANA)
     round_form = slack.last_view()
-    for form in (resolve, closing, round_form):
+    for form in (resolve, closing, progress, round_form):
         assert_modal_within_limits(form)
     title = _block(resolve, "title")
     assert title["optional"] and title["label"]["text"] == "Short title for the unit's stoplight report"
@@ -93,6 +96,13 @@ async def test_each_new_form_is_valid_block_kit(slack: SlackHarness) -> None:
     reason = _block(closing, "reason")
     assert not reason["optional"] and reason["element"]["multiline"] and "C-1001" in reason["label"]["text"]
     assert _block(closing, "title")["optional"]
+    assert (
+        progress["callback_id"] == "concern_in_progress" and progress["submit"]["text"] == "Mark in progress"
+    )
+    note = _block(progress, "note")
+    assert note["optional"] and note["element"]["multiline"]
+    assert note["label"]["text"] == "What is being done (the latest update the unit sees)"
+    assert _block(progress, "title") == title
     for count in ("staff", "patients", "families"):
         element = _block(round_form, count)["element"]
         assert element["type"] == "number_input" and element["is_decimal_allowed"] is False
@@ -183,6 +193,84 @@ async def test_the_weekly_stoplight_shows_titles_and_only_the_words_reporters_al
     # Another unit with nothing: the kind line, not silence.
     [micu] = [m for m in slack.fake.top("C0MICU001") if "You said, we did" in m.text]
     assert "Nothing raised this week — thank you for your huddles." in micu.text
+
+
+# --- "In progress" -------------------------------------------------------------------------------
+
+
+async def test_in_progress_from_the_card_gives_the_stoplight_its_title_and_latest_update(
+    slack: SlackHarness,
+) -> None:
+    await raise_concern(slack, "Nobody answers the float pool phone after midnight")
+    card = _card(slack, "C-1001")
+    await slack.press(card, "in_progress", user=DANA, channel=WEST_LEADERS)
+    form = slack.last_view()
+    assert form["callback_id"] == "concern_in_progress" and form["title"]["text"] == "In progress: C-1001"
+
+    before = await counts(slack)
+    long_title = await slack.submit(form, {"note": "On it", "title": "x" * 121}, user=DANA, view_id="VIP1")
+    assert long_title["response_action"] == "errors"
+    assert long_title["errors"] == {"title": "A short title: at most 120 characters."}
+    await slack.deliver()
+    assert await counts(slack) == before and (await _status(slack, 1))["status"] == "open"
+
+    update = "Meeting the staffing office on Tuesday about a night number"
+    answer = await slack.submit(
+        form, {"note": update, "title": "Float pool phone at night"}, user=DANA, view_id="VIP1"
+    )
+    assert answer["response_action"] == "update" and "C-1001 is now in progress." in str(answer["view"])
+    await slack.deliver()
+    row = await _status(slack, 1)
+    assert (row["status"], row["title"]) == ("in_progress", "Float pool phone at night")
+    told = " ".join(m.text for m in slack.fake.channel(slack.fake.dm_channel(ALEX)))
+    assert f"Dana Reyes is working on your concern C-1001. {update}" in told  # the reporter, as before
+    card = _card(slack, "C-1001")
+    assert "In progress" in card.text and "in_progress" not in _buttons(card)
+    thread = " ".join(m.text for m in slack.fake.thread(WEST_LEADERS, card.ts))
+    assert update in thread
+
+    # Friday 14:00 in Chicago: the unit reads the title and the latest update, in yellow.
+    slack.clock.set(datetime(2026, 11, 27, 20, 1, tzinfo=UTC))
+    assert await stoplight.send_due(slack.app.core, slack.clock.now()) >= 1
+    await slack.deliver()
+    [report] = [m for m in slack.fake.top(WEST) if "You said, we did" in m.text]
+    assert_within_limits(report.blocks)
+    text = report.text
+    assert "🟡 *In progress*" in text and "C-1001" in text
+    assert "Float pool phone at night" in text and update in text
+    assert "Nobody answers" not in text  # the reporter did not share their words
+
+
+async def test_a_non_leader_pressing_in_progress_is_told_kindly_and_nothing_changes(
+    slack: SlackHarness,
+) -> None:
+    await raise_concern(slack, "Wet floor by the nurses' station, no sign.")
+    card = _card(slack, "C-1001")
+    kept = copy.deepcopy(card)  # as a card still on someone's screen after it was closed
+    before, views = await counts(slack), len(slack.fake.views)
+    await slack.press(card, "in_progress", user=JO, channel=WEST_LEADERS)
+    refusal = slack.fake.ephemeral[-1]
+    assert refusal["user"] == JO and refusal["channel"] == WEST_LEADERS
+    assert "Only the leaders of 4 West Med-Surg can change the status of C-1001" in refusal["text"]
+    assert "Nothing was changed." in refusal["text"]
+    assert len(slack.fake.views) == views  # no form opened
+    await slack.deliver()
+    assert await counts(slack) == before and (await _status(slack, 1))["status"] == "open"
+
+    # A form sent anyway (kept from before, or forged) is refused on its field, and changes nothing.
+    await slack.press(card, "in_progress", user=DANA, channel=WEST_LEADERS)
+    form = slack.last_view()
+    answer = await slack.submit(form, {"note": "Sign ordered", "title": ""}, user=JO, view_id="VIP2")
+    assert answer["response_action"] == "errors" and "Only the leaders" in answer["errors"]["note"]
+    await slack.deliver()
+    assert await counts(slack) == before and (await _status(slack, 1))["status"] == "open"
+
+    # Closed since: the core says so, and no form opens.
+    await _close(slack, "C-1001", "resolve", {"text": "Sign put out and floor dried", "title": ""})
+    views = len(slack.fake.views)
+    await slack.press(kept, "in_progress", user=DANA, channel=WEST_LEADERS)
+    assert "C-1001 is already resolved" in slack.fake.ephemeral[-1]["text"]
+    assert len(slack.fake.views) == views and (await _status(slack, 1))["status"] == "resolved"
 
 
 # --- "Not possible now" ---------------------------------------------------------------------------

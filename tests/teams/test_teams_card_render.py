@@ -1,9 +1,9 @@
 """Every card and dialog huddlebot shows on Teams, rendered by Microsoft's own Adaptive Cards library
 (npm ``adaptivecards``, pinned in ``tests/teams/cardrender/package-lock.json``) in jsdom: it parses with
 no unknown element or property, validates with no failure, and renders what people are meant to see —
-the forms' inputs and buttons (those inside "Resolve…" and "Not possible now…" too) and the stoplight's
-colours. The JSON schema (``schemas.card_errors``) says a card is well formed; this says the renderer
-Teams builds on reads it as meant.
+the forms' inputs and buttons (those inside "In progress…", "Resolve…" and "Not possible now…" too)
+and the stoplight's colours. The JSON schema (``schemas.card_errors``) says a card is well formed; this
+says the renderer Teams builds on reads it as meant.
 
 Outside CI the test skips with the reason when Node.js or the library (``npm ci`` in
 tests/teams/cardrender) is missing; in CI (``CI=true``) it fails.
@@ -69,6 +69,7 @@ def test_the_leaders_forms_and_the_stoplight_render_as_meant() -> None:
         "Reply",
         "Send reply",
         "In progress",
+        "Mark in progress",
         "Resolve",
         "Resolve",
         "Not possible now",
@@ -76,6 +77,8 @@ def test_the_leaders_forms_and_the_stoplight_render_as_meant() -> None:
     ]
     assert card["inputs"] == [
         "Input.Text#reply_text",
+        "Input.Text#in_progress_note",
+        "Input.Text#in_progress_title",
         "Input.Text#what_we_did",
         "Input.Text#resolve_title",
         "Input.Text#why_not_possible",

@@ -200,8 +200,12 @@ def test_buttons_are_universal_actions_with_versioned_values() -> None:
         "data": {"huddlebot": actions.concern_action("acknowledge", 7)},
         "style": "positive",
     }
-    assert progress["verb"] == "in_progress"
-    assert reply["type"] == resolve["type"] == "Action.ShowCard"
+    assert reply["type"] == progress["type"] == resolve["type"] == "Action.ShowCard"
+    moving = progress["card"]
+    assert [i["id"] for i in moving["body"]] == ["in_progress_note", "in_progress_title"]
+    assert not any(i.get("isRequired") for i in moving["body"])  # both optional: one press is enough
+    assert moving["body"][0]["isMultiline"] and moving["body"][1]["maxLength"] == 120
+    assert moving["actions"][0]["verb"] == "in_progress"
     inner = resolve["card"]
     assert inner["body"][0]["id"] == "what_we_did" and inner["body"][0]["isRequired"] is True
     assert inner["actions"][0]["verb"] == "resolve"

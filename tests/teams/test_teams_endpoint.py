@@ -172,12 +172,13 @@ async def test_acknowledge_button_answers_with_the_refreshed_card(teams: TeamsHa
     assert body["type"] == "application/vnd.microsoft.card.adaptive"
     assert card_errors(body["value"]) == []
     assert "Acknowledged (Dana Reyes" in str(body["value"])
-    assert [a.get("verb") for a in body["value"]["actions"]] == [
-        None,
-        "in_progress",
-        None,
-        None,
-    ]  # reply, ip, resolve, not possible now (the forms are ShowCards)
+    assert [a["title"] for a in body["value"]["actions"]] == [
+        "Reply",
+        "In progress",
+        "Resolve",
+        "Not possible now",
+    ]
+    assert {a["type"] for a in body["value"]["actions"]} == {"Action.ShowCard"}  # each a form now
     again = await teams.post(invoke)  # the same invoke, retried by Teams: same card, one acknowledgement
     assert again[1]["type"] == "application/vnd.microsoft.card.adaptive"
     assert len([a for a in await rows(teams, "audit_events") if a["action"] == "concern.acknowledged"]) == 1

@@ -1,7 +1,8 @@
 """Issue 13 on Teams, through POST /api/messages and the fake Bot Connector: the concern dialog's own
 types and its two toggles, a respect concern routed around the unit's leaders, the resolve form's
-stoplight title, the "Not possible now" form, the stoplight as a card, and a leader's round logged in
-a dialog. What is checked is what people see: the activities the connector received, and the rows."""
+stoplight title, the "In progress" and "Not possible now" forms, the stoplight as a card, and a
+leader's round logged in a dialog. What is checked is what people see: the activities the connector
+received, and the rows."""
 
 from __future__ import annotations
 
@@ -229,6 +230,68 @@ async def test_not_possible_now_form_tells_the_reporter_why_and_refuses_others(t
     assert "reopen C-1001" in update.text  # said the Teams way
     (stored,) = await rows(teams, "SELECT status, not_possible_reason, title FROM concerns")
     assert stored == {"status": "not_possible", "not_possible_reason": why, "title": "Second bladder scanner"}
+
+
+# --- in progress -------------------------------------------------------------------------------------------
+
+
+async def test_in_progress_form_gives_the_stoplight_its_title_and_latest_update(teams: TeamsHarness) -> None:
+    await teams.install_team()
+    await raise_by_dialog(teams, "Nobody answers the float pool phone after midnight")
+    await teams.deliver()
+    (posted,) = cards_to(teams, LEADERS)
+    assert card_errors(posted.card) == []
+    (form,) = [a for a in posted.card["actions"] if a["title"] == "In progress"]
+    assert form["type"] == "Action.ShowCard"
+    note, title = form["card"]["body"]
+    assert note["isMultiline"] is True and "isRequired" not in note and "latest update" in note["label"]
+    assert "isRequired" not in title and "stoplight" in title["label"] and title["maxLength"] == 120
+    assert form["card"]["actions"][0]["verb"] == "in_progress"
+
+    # Someone who does not lead 4 West, and a title too long (sent around the form's own limit):
+    # each told kindly, nothing changes, nobody else hears of it.
+    before = await row_counts(teams)
+    teams.fake.clear()
+    refused = await press(
+        teams, "in_progress", 1, user=JO, name="Jo Martin", in_progress_note="Calling the office"
+    )
+    assert refused["type"] == "application/vnd.microsoft.activity.message"
+    assert "Only the leaders of 4 West Med-Surg can change the status of C-1001" in refused["value"]
+    too_long = await press(
+        teams, "in_progress", 1, user=DANA, in_progress_note="Calling the office", in_progress_title="x" * 121
+    )
+    assert too_long["type"] == "application/vnd.microsoft.activity.message"
+    assert "The title is 121 characters long; the limit is 120" in too_long["value"]
+    await teams.deliver()
+    assert await scalar(teams, "SELECT status FROM concerns") == "open"
+    after = await row_counts(teams)
+    assert {k: v for k, v in after.items() if k != "processed_events"} == {
+        k: v for k, v in before.items() if k != "processed_events"
+    }
+    assert not teams.fake.calls
+
+    update = "Meeting the staffing office on Tuesday about a night number"
+    answered = await press(
+        teams, "in_progress", 1, user=DANA, in_progress_note=update, in_progress_title="Float pool phone"
+    )
+    card = answered["value"]  # the refreshed card, as the other forms answer
+    assert answered["type"] == "application/vnd.microsoft.card.adaptive" and card_errors(card) == []
+    assert "In progress" in json.dumps(card)
+    assert "In progress" not in [a["title"] for a in card["actions"]]  # done: the button is gone
+    await teams.deliver()
+    told = seen(teams, chat(STAFF))
+    assert f"Dana Reyes is working on your concern C-1001. {update}" in told
+    (stored,) = await rows(teams, "SELECT status, title FROM concerns")
+    assert stored == {"status": "in_progress", "title": "Float pool phone"}
+
+    teams.fake.clear()
+    teams.clock.set(FRIDAY_STOPLIGHT)
+    await run_due_work(teams.core, teams.app.dispatcher)
+    (report,) = [c for c in teams.fake.posts_to(WEST) if "You said, we did" in c.text]
+    assert card_errors(report.card) == []
+    assert "🟡 In progress" in report.text
+    assert "**C-1001** Float pool phone" in report.text and update in report.text
+    assert "Nobody answers" not in report.text  # the reporter did not share their words
 
 
 async def test_an_anonymous_reporter_reads_the_not_possible_reason_in_follow_up(teams: TeamsHarness) -> None:
