@@ -94,11 +94,12 @@ class Tx(Protocol):
         ...
 
     async def stoplight_concerns(
-        self, *, unit_ids: Sequence[str], start: datetime, end: datetime
-    ) -> list[Concern]:
-        """The stoplight's concerns of these units, by id.
+        self, *, unit_ids: Sequence[str], start: datetime, end: datetime, per_colour: int
+    ) -> list[tuple[Concern, str, int]]:
+        """The stoplight's concerns of these units, by id, each with its colour and that colour's count.
 
-        Those resolved or closed as not possible now in ``(start, end]``, and every one in progress.
+        Green: resolved in ``(start, end]``; yellow: in progress; red: closed as not possible now in
+        ``(start, end]``. At most ``per_colour`` of each colour per unit; none routed around a leader.
         """
         ...
 

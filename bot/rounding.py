@@ -206,7 +206,6 @@ async def log_round(core: Core, tx: Tx, cmd: LogRound) -> Reply:
                 ref=reply.ref,
                 status="in_progress",
                 title=excerpt(text, 120),
-                note="Tracked from rounds.",
             ),
         )
         tracked_refs.append(reply.ref)

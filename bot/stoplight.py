@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.commands import ShowStoplight
-from bot.model import Anonymity, Concern, ConcernStatus
+from bot.model import Anonymity, Concern
 from bot.policy import is_leader, resolve_unit
 from bot.publish import post, record
 from bot.reply import Reply
@@ -57,19 +57,15 @@ def _private(concern: Concern) -> bool:
     return concern.anonymity != Anonymity.NAMED
 
 
-def _pick(found: list[Concern], start: datetime, end: datetime) -> tuple[dict[str, list[Concern]], int]:
-    """A unit's concerns by colour, at most ``PER_COLOUR`` of each, and how many more there were."""
+def _pick(found: list[tuple[Concern, str, int]]) -> tuple[dict[str, list[Concern]], int]:
+    """A unit's listed concerns by colour (storage keeps ``PER_COLOUR`` of each), and how many more."""
     picked: dict[str, list[Concern]] = {"green": [], "yellow": [], "red": []}
-    more = 0
-    for concern in sorted(in_unit_places(found), key=lambda c: c.id or 0):
-        colour = _colour(concern, start, end)
-        if colour is None:
-            continue
-        if len(picked[colour]) < PER_COLOUR:
+    totals: dict[str, int] = {}
+    for concern, colour, total in found:
+        if in_unit_places([concern]):  # storage leaves routed-around concerns out; never list one anyway
             picked[colour].append(concern)
-        else:
-            more += 1  # counted, not listed (chat messages have limits)
-    return picked, more
+            totals[colour] = total
+    return picked, sum(totals[colour] - len(picked[colour]) for colour in totals)
 
 
 def unit_section(
@@ -103,32 +99,19 @@ def unit_section(
     )
 
 
-def _colour(concern: Concern, start: datetime, end: datetime) -> str | None:
-    if (
-        concern.status == ConcernStatus.RESOLVED
-        and concern.resolved_at
-        and start < concern.resolved_at <= end
-    ):
-        return "green"
-    if concern.status == ConcernStatus.IN_PROGRESS:
-        return "yellow"
-    closed = concern.not_possible_at
-    if concern.status == ConcernStatus.NOT_POSSIBLE and closed and start < closed <= end:
-        return "red"
-    return None
-
-
 async def build(core: Core, tx: Tx, unit: Unit, *, start: datetime, end: datetime) -> Stoplight:
     """The report for ``unit``'s channel.
 
     A unit's own concerns; for a department or executive group, the roll-up of every unit below it.
     """
     units = [unit] if unit.tier == 1 else [unit, *core.config.descendants(unit.id)]
-    found = await tx.stoplight_concerns(unit_ids=[u.id for u in units], start=start, end=end)
-    by_unit: dict[str, list[Concern]] = {}
-    for concern in found:
-        by_unit.setdefault(concern.unit_id, []).append(concern)
-    picks = [_pick(by_unit.get(u.id, []), start, end) for u in units]
+    found = await tx.stoplight_concerns(
+        unit_ids=[u.id for u in units], start=start, end=end, per_colour=PER_COLOUR
+    )
+    by_unit: dict[str, list[tuple[Concern, str, int]]] = {}
+    for line in found:
+        by_unit.setdefault(line[0].unit_id, []).append(line)
+    picks = [_pick(by_unit.get(u.id, [])) for u in units]
     # The latest update of every yellow line listed, in one read (a roll-up lists hundreds).
     yellow = [c.id for picked, _ in picks for c in picked["yellow"] if c.id is not None and not _private(c)]
     updates = await tx.latest_leader_messages(concern_ids=yellow)

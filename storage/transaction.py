@@ -303,27 +303,48 @@ class SqlTx:
         return [_load(Concern, row) for row in await self._execute(query)]
 
     async def stoplight_concerns(
-        self, *, unit_ids: Sequence[str], start: datetime, end: datetime
-    ) -> list[Concern]:
+        self, *, unit_ids: Sequence[str], start: datetime, end: datetime, per_colour: int
+    ) -> list[tuple[Concern, str, int]]:
         c = t.concerns.c
         units = c.unit_id.in_(list(unit_ids))
         # Three branches, each on its own index (ix_concerns_resolved, ix_concerns_open,
-        # ix_concerns_not_possible): a unit's years of resolved concerns are never read.
+        # ix_concerns_not_possible): a unit's years of resolved concerns are never read. Routed-around
+        # concerns never count; each unit's colour keeps its first ``per_colour`` rows and its total.
         branches = [
-            sa.select(c.id).where(
+            sa.select(c.id, c.unit_id, sa.literal("green").label("colour")).where(
                 units, c.status == ConcernStatus.RESOLVED, c.resolved_at > start, c.resolved_at <= end
             ),
-            sa.select(c.id).where(units, c.status == ConcernStatus.IN_PROGRESS),
-            sa.select(c.id).where(
+            sa.select(c.id, c.unit_id, sa.literal("yellow").label("colour")).where(
+                units, c.status == ConcernStatus.IN_PROGRESS
+            ),
+            sa.select(c.id, c.unit_id, sa.literal("red").label("colour")).where(
                 units,
                 c.status == ConcernStatus.NOT_POSSIBLE,
                 c.not_possible_at > start,
                 c.not_possible_at <= end,
             ),
         ]
-        ids = sa.union_all(*branches).subquery()
-        query = sa.select(t.concerns).where(c.id.in_(sa.select(ids.c.id))).order_by(c.id)
-        return [_load(Concern, row) for row in await self._execute(query)]
+        picked = sa.union_all(*(b.where(c.involves_leader.is_(False)) for b in branches)).subquery()
+        window = {"partition_by": (picked.c.unit_id, picked.c.colour)}
+        ranked = sa.select(
+            picked.c.id,
+            picked.c.colour,
+            sa.func.row_number().over(order_by=picked.c.id, **window).label("n"),
+            sa.func.count().over(**window).label("total"),
+        ).subquery()
+        query = (
+            sa.select(t.concerns, ranked.c.colour, ranked.c.total)
+            .join(ranked, ranked.c.id == c.id)
+            .where(ranked.c.n <= per_colour)
+            .order_by(c.id)
+        )
+        names = _column_names(t.concerns)
+        found = []
+        for row in await self._execute(query):
+            values = row._mapping
+            concern = Concern(**{k: values[k] for k in names})
+            found.append((concern, str(values["colour"]), int(values["total"])))
+        return found
 
     async def claim_escalations(self, *, now: datetime, limit: int) -> list[Concern]:
         """Claim every due escalation step in one statement: each returned row's level is already
