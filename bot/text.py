@@ -81,3 +81,35 @@ def excerpt(text: str, limit: int = 80) -> str:
     """The first line of ``text``, cut to ``limit`` characters with an ellipsis."""
     first = text.strip().splitlines()[0] if text.strip() else ""
     return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
+
+
+def take_title(text: str) -> tuple[str | None, str]:
+    """A typed command's ``--title``: the title and the text without it (None: no title given).
+
+    ``--title WORD`` or ``--title "A FEW WORDS"`` leading the text; further on, ``--title "A FEW
+    WORDS"`` anywhere or ``--title A FEW WORDS`` to the end. ValueError when ``--title`` has no value.
+    """
+    text = text.strip()
+    if not text.startswith("--title"):
+        before, found, after = text.partition(" --title")
+        if not found:
+            return None, text
+        after = after.strip()
+        if after.startswith('"') and '"' in after[1:]:  # quoted: the title, and the text goes on after it
+            title, _, tail = after[1:].partition('"')
+            if not title.strip():
+                raise ValueError("--title needs a value")
+            return title.strip(), f"{before.strip()} {tail.strip()}".strip()
+        if not after:
+            raise ValueError("--title needs a value")
+        return after, before.strip()
+    rest = text.removeprefix("--title").strip()
+    if rest.startswith('"') and '"' in rest[1:]:
+        title, _, after = rest[1:].partition('"')
+        if not title.strip():
+            raise ValueError("--title needs a value")
+        return title.strip(), after.strip()
+    word, _, after = rest.partition(" ")
+    if not word:
+        raise ValueError("--title needs a value")
+    return word, after.strip()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot import commands as c
 from bot.model import Address, Person
+from bot.text import take_title as text_take_title
 
 CONCERN_FLAGS = {
     "--anonymous": None,
@@ -66,27 +67,11 @@ def take_flags(text: str, allowed: dict[str, str | None]) -> tuple[dict[str, str
 
 
 def take_title(text: str) -> tuple[str | None, str]:
-    """``--title WORD`` or ``--title "A FEW WORDS"`` leading the text, or ``--title …`` ending it
-    (quoted or not: to the end), and the text without it."""
-    text = text.strip()
-    if not text.startswith("--title"):
-        before, found, after = text.partition(" --title")
-        if not found:
-            return None, text
-        after = after.strip()
-        if after.startswith('"') and after.endswith('"') and len(after) > 1:
-            after = after[1:-1]
-        if not after.strip():
-            raise Usage('--title needs a value: --title "Bed alarms fixed"')
-        return after.strip(), before.strip()
-    rest = text.removeprefix("--title").strip()
-    if rest.startswith('"') and '"' in rest[1:]:
-        title, _, after = rest[1:].partition('"')
-        return title.strip(), after.strip()
-    word, after = split_word(rest)
-    if not word:
-        raise Usage('--title needs a value: --title "Bed alarms fixed"')
-    return word, after
+    """``--title`` and its value, and the text without it (``bot.text.take_title``); Usage if empty."""
+    try:
+        return text_take_title(text)
+    except ValueError:
+        raise Usage('--title needs a value: --title "Bed alarms fixed"') from None
 
 
 def translate(line: str, where: Where) -> c.Command:

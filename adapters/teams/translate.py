@@ -19,6 +19,7 @@ from adapters.teams.activity import Inbound, people_mentioned, plain_text
 from adapters.teams.words import FOLLOW_UP_DIALOG, RAISE_DIALOG, UNDER_THE_BOX
 from bot import commands as c
 from bot.receipts import split_code
+from bot.text import take_title
 
 DIALOG_HINT = (
     f"use the **{RAISE_DIALOG}** dialog instead: in any chat or channel, select **+** (or **…**) "
@@ -198,6 +199,14 @@ def _leader(verb: str):
                 "message.",
             )
         person = inbound.person
+        title = None
+        if verb in ("status", "resolve", "not-possible"):
+            try:
+                title, text = take_title(text)
+            except ValueError:
+                return Local(
+                    "usage", f'Usage: `{_LEADER_USAGE[verb]}` (a title needs words: --title "Bed alarms")'
+                )
         if verb == "ack":
             return c.AcknowledgeConcern(person=person, ref=ref, note=text or None)
         if verb == "reply":
@@ -205,14 +214,14 @@ def _leader(verb: str):
         if verb == "status":
             status, note = _word(text)
             return c.SetConcernStatus(
-                person=person, ref=ref, status=status or "in_progress", note=note or None
+                person=person, ref=ref, status=status or "in_progress", note=note or None, title=title
             )
         if verb == "resolve":
-            return c.ResolveConcern(person=person, ref=ref, text=text)
+            return c.ResolveConcern(person=person, ref=ref, text=text, title=title)
         if verb == "reopen":
             return c.ReopenConcern(person=person, ref=ref, text=text)
         if verb == "not-possible":
-            return c.MarkNotPossible(person=person, ref=ref, reason=text)
+            return c.MarkNotPossible(person=person, ref=ref, reason=text, title=title)
         return c.ShowConcern(person=person, ref=ref)
 
     return build
@@ -221,10 +230,10 @@ def _leader(verb: str):
 _LEADER_USAGE = {
     "ack": "ack C-1042 [note]",
     "reply": "reply C-1042 your answer",
-    "status": "status C-1042 in_progress [note]",
-    "resolve": "resolve C-1042 what we did",
+    "status": 'status C-1042 in_progress [note] [--title "stoplight title"]',
+    "resolve": 'resolve C-1042 what we did [--title "stoplight title"]',
     "reopen": "reopen C-1042 why it is not fixed",
-    "not-possible": "not-possible C-1042 why it cannot be done now",
+    "not-possible": 'not-possible C-1042 why it cannot be done now [--title "stoplight title"]',
     "show": "show C-1042",
 }
 
