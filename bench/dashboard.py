@@ -65,7 +65,8 @@ def organisation() -> str:
         units.append(f"  - {{id: d{d:02}, name: Department {d}, tier: 2, parent: exec, leaders: [d{d:02}]}}")
     for w in range(1, WARDS + 1):
         dept = (w - 1) % DEPARTMENTS + 1
-        people.append(f"  w{w:03}: {{name: Ward Lead {w}}}")
+        rhythm = f"rounding: [{{units: [w{w:03}], days: weekdays, at: '10:00'}}]"
+        people.append(f"  w{w:03}: {{name: Ward Lead {w}, {rhythm}}}")
         units.append(f"  - {{id: w{w:03}, name: Ward {w}, tier: 1, parent: d{dept:02}, leaders: [w{w:03}]}}")
     return (
         "organization: {name: Bench Health, timezone: America/Chicago}\n"
@@ -124,6 +125,10 @@ INSERT INTO family_concerns (concern_id, unit_id, source, urgency, words, langua
 SELECT id, unit_id, 'patient_family', (ARRAY['wait','today','now'])[1 + id % 3], 'Family words ' || id, 'en',
     created_at
 FROM concerns WHERE abs(hashtext(id::text)) % 50 = 0;
+-- One closed concern in a hundred was "not possible now" rather than resolved.
+UPDATE concerns SET status = 'not_possible', not_possible_at = resolved_at, not_possible_by = 'Leader',
+    not_possible_reason = 'No budget this year', resolved_at = NULL, resolved_by = NULL, resolution = NULL
+WHERE status = 'resolved' AND id % 100 = 7;
 """
 
 RUNS = """
@@ -142,6 +147,15 @@ INSERT INTO good_catches (unit_id, giver_name, recipient_label, text, created_at
 SELECT ($2::text[])[1 + g % array_length($2::text[], 1)], 'Staff', 'A colleague', 'Caught it',
     $1::timestamptz - (random() * 730 * 86400) * interval '1 second'
 FROM generate_series(1, 60000) AS g;
+-- Each ward's leader rounds on four weekdays in five at 10:00 Chicago, each round raising one issue.
+INSERT INTO rounds (unit_id, leader, logged_at, staff, patients, families, wins, barriers, heard)
+SELECT u, u, d + interval '16 hours', 3 + abs(hashtext(u || d::text)) % 6, 2, 1, 0, '[]'::jsonb, '[]'::jsonb
+FROM unnest($2::text[]) AS u
+CROSS JOIN generate_series($1::timestamptz - interval '730 days', $1::timestamptz - interval '1 day',
+    interval '1 day') AS d
+WHERE u LIKE 'w%' AND extract(isodow FROM d) < 6 AND abs(hashtext(u || d::text)) % 5 <> 0;
+INSERT INTO round_issues (round_id, concern_id, kind)
+SELECT id, 1 + abs(hashtext(id::text)) % (SELECT max(id) FROM concerns), 'raised' FROM rounds;
 """
 
 
@@ -159,7 +173,15 @@ async def fill(url: str, concerns: int) -> None:
         await conn.execute("VACUUM ANALYZE")
         counts = {
             table: await conn.fetchval(f"SELECT count(*) FROM {table}")
-            for table in ("concerns", "family_concerns", "huddle_runs", "huddle_responses", "good_catches")
+            for table in (
+                "concerns",
+                "family_concerns",
+                "huddle_runs",
+                "huddle_responses",
+                "good_catches",
+                "rounds",
+                "round_issues",
+            )
         }
         print(
             f"filled in {time.perf_counter() - started:.0f} s: "
@@ -319,6 +341,8 @@ async def run(raw_url: str, args: argparse.Namespace) -> None:
                 "/dashboard/concerns?status=open&type=falls&aim=timely",
                 100,
             ),
+            ("stoplight: officer, executive roll-up (200 units)", officer, "/dashboard/stoplight.json", 150),
+            ("stoplight: department leader (10 units)", department, "/dashboard/stoplight.json", 150),
             (
                 "list: dept, from patients and families",
                 department,

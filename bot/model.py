@@ -259,7 +259,7 @@ class Round:
     """A leader's round on a unit, as they logged it: whom they spoke with and what came of it.
 
     Counts only, never a patient's name; what was heard lives on as the concerns it became
-    (``raised``: on the staff member's behalf, ``tracked``: on the stoplight), by concern id.
+    (``RoundIssue``: raised on the staff member's behalf, or tracked on the stoplight).
     """
 
     unit_id: str
@@ -269,11 +269,18 @@ class Round:
     patients: int
     families: int
     wins: int
-    raised: list[int]
-    tracked: list[int]
     barriers: list[str]
     heard: list[str]  # one line each, for the next reminder ("C-12: call bells unanswered")
     id: int | None = None
+
+
+@dataclass(eq=False, slots=True)
+class RoundIssue:
+    """An issue heard on a round, and the concern it became (``kind``: raised or tracked)."""
+
+    round_id: int
+    concern_id: int
+    kind: str
 
 
 @dataclass(eq=False, slots=True)

@@ -144,18 +144,20 @@ class Tx(Protocol):
         """Good catches recorded for a unit in ``[start, end)``."""
         ...
 
-    async def rounds_between(
+    async def rounds_done(
         self, *, unit_ids: Sequence[str] | None, start: datetime, end: datetime
-    ) -> list[Round]:
-        """Rounds logged on these units (None: every unit) in ``[start, end]``, oldest first."""
+    ) -> list[tuple[str, str, int]]:
+        """(leader, unit, rounds) logged on these units (None: every unit) in ``[start, end]``."""
+        ...
+
+    async def round_outcomes(
+        self, *, unit_ids: Sequence[str] | None, start: datetime, end: datetime
+    ) -> list[tuple[str, str, str, int]]:
+        """(leader, unit, status, issues): what became of the issues heard on those rounds, by status."""
         ...
 
     async def last_round(self, *, leader: str, unit_id: str) -> Round | None:
         """The newest round ``leader`` logged on ``unit_id``."""
-        ...
-
-    async def concern_statuses(self, *, ids: Sequence[int]) -> dict[int, str]:
-        """The status of each of these concerns (those that exist)."""
         ...
 
     async def family_sources(

@@ -21,7 +21,7 @@ from bot import concerns, recognition
 from bot.commands import GiveGoodCatch, LogRound, RaiseConcern, SetConcernStatus
 from bot.errors import Refusal
 from bot.huddles import OPEN_STATUSES
-from bot.model import ConcernStatus, Round, parse_reference
+from bot.model import ConcernStatus, Round, RoundIssue, parse_reference
 from bot.policy import handle_of, require_leader, resolve_unit
 from bot.publish import post, record
 from bot.reply import Reply
@@ -229,7 +229,7 @@ async def log_round(core: Core, tx: Tx, cmd: LogRound) -> Reply:
     heard = [*(f"{r}: {excerpt(t, 60)}" for r, t in zip(refs, raised, strict=True))]
     heard += [f"{r} (tracked): {excerpt(t, 60)}" for r, t in zip(tracked_refs, tracked, strict=True)]
     heard += [f"needs: {excerpt(b, 60)}" for b in barriers]
-    tx.add(
+    kept = await tx.insert(
         Round(
             unit_id=unit.id,
             leader=who,
@@ -238,12 +238,14 @@ async def log_round(core: Core, tx: Tx, cmd: LogRound) -> Reply:
             patients=cmd.patients,
             families=cmd.families,
             wins=len(cmd.wins),
-            raised=[_id(r) for r in refs],
-            tracked=[_id(r) for r in tracked_refs],
             barriers=barriers,
             heard=heard,
         )
     )
+    assert kept.id is not None
+    for kind, made in (("raised", refs), ("tracked", tracked_refs)):
+        for ref in made:
+            tx.add(RoundIssue(round_id=kept.id, concern_id=_id(ref), kind=kind))
     log.info("round logged unit=%s", unit.id)
     spoke = f"{cmd.staff} staff, {cmd.patients} patients, {cmd.families} families"
     return Reply(
@@ -304,14 +306,16 @@ async def summary(
                     continue
                 key = (handle, unit_id)
                 planned[key] = planned.get(key, 0) + planned_between(core, rhythm, unit, start, end)
-    rounds = await tx.rounds_between(unit_ids=unit_ids, start=start, end=end)
-    statuses = await tx.concern_statuses(ids=[i for r in rounds for i in (*r.raised, *r.tracked)])
-    done: dict[tuple[str, str], list[Round]] = {}
-    for r in rounds:
-        done.setdefault((r.leader, r.unit_id), []).append(r)
+    done = {
+        (leader, unit_id): n
+        for leader, unit_id, n in await tx.rounds_done(unit_ids=unit_ids, start=start, end=end)
+    }
+    outcomes: dict[tuple[str, str], dict[str, int]] = {}
+    for leader, unit_id, status, n in await tx.round_outcomes(unit_ids=unit_ids, start=start, end=end):
+        outcomes.setdefault((leader, unit_id), {})[status] = n
     lines = []
     for handle, unit_id in sorted(set(planned) | set(done)):
-        heard = [statuses.get(i) for r in done.get((handle, unit_id), []) for i in (*r.raised, *r.tracked)]
+        heard = outcomes.get((handle, unit_id), {})
         unit, person = core.config.unit(unit_id), core.config.person(handle)
         lines.append(
             RoundingLine(
@@ -319,12 +323,12 @@ async def summary(
                 unit_id=unit_id,
                 unit=unit.name if unit else unit_id,
                 planned=planned.get((handle, unit_id), 0),
-                done=len(done.get((handle, unit_id), [])),
-                heard=len(heard),
-                resolved=heard.count(ConcernStatus.RESOLVED),
-                in_progress=heard.count(ConcernStatus.IN_PROGRESS),
-                not_possible=heard.count(ConcernStatus.NOT_POSSIBLE),
-                still_open=heard.count(ConcernStatus.OPEN) + heard.count(ConcernStatus.ACKNOWLEDGED),
+                done=done.get((handle, unit_id), 0),
+                heard=sum(heard.values()),
+                resolved=heard.get(ConcernStatus.RESOLVED, 0),
+                in_progress=heard.get(ConcernStatus.IN_PROGRESS, 0),
+                not_possible=heard.get(ConcernStatus.NOT_POSSIBLE, 0),
+                still_open=heard.get(ConcernStatus.OPEN, 0) + heard.get(ConcernStatus.ACKNOWLEDGED, 0),
             )
         )
     return sorted(lines, key=lambda line: (line.unit, line.leader))

@@ -369,8 +369,9 @@ family_concerns = sa.Table(
 
 # --- leaders' rounds (issue 13) ------------------------------------------------------------------
 
-# One row a round a leader logged. What was heard became concerns (their ids here); the digest and the
-# dashboard count rounds done against the rhythm in the organisation file, and what became of them.
+# One row a round a leader logged, and one an issue heard on it with the concern it became: the digest
+# and the dashboard count rounds done against the rhythm in the organisation file, and what became of
+# the issues, in two grouped queries.
 rounds = sa.Table(
     "rounds",
     metadata,
@@ -382,10 +383,15 @@ rounds = sa.Table(
     sa.Column("patients", sa.Integer, nullable=False),
     sa.Column("families", sa.Integer, nullable=False),
     sa.Column("wins", sa.Integer, nullable=False),
-    sa.Column("raised", Json, nullable=False),
-    sa.Column("tracked", Json, nullable=False),
     sa.Column("barriers", Json, nullable=False),
     sa.Column("heard", Json, nullable=False),
     sa.Index("ix_rounds_unit_id_logged_at", "unit_id", "logged_at"),
     sa.Index("ix_rounds_leader_unit_id_logged_at", "leader", "unit_id", "logged_at"),
+)
+round_issues = sa.Table(
+    "round_issues",
+    metadata,
+    sa.Column("round_id", Id, sa.ForeignKey("rounds.id"), primary_key=True),
+    sa.Column("concern_id", Id, sa.ForeignKey("concerns.id"), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
 )

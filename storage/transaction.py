@@ -28,6 +28,7 @@ from bot.model import (
     OutboxItem,
     OutboxStatus,
     Round,
+    RoundIssue,
     RunStatus,
     SealedAddress,
 )
@@ -49,6 +50,7 @@ TABLES: dict[type, sa.Table] = {
     OutboxItem: t.outbox,
     FamilyConcern: t.family_concerns,
     Round: t.rounds,
+    RoundIssue: t.round_issues,
 }
 
 
@@ -463,14 +465,34 @@ class SqlTx:
         )
         return [_load(GoodCatch, row) for row in await self._execute(query)]
 
-    async def rounds_between(
+    async def rounds_done(
         self, *, unit_ids: Sequence[str] | None, start: datetime, end: datetime
-    ) -> list[Round]:
+    ) -> list[tuple[str, str, int]]:
         r = t.rounds.c
-        query = sa.select(t.rounds).where(r.logged_at >= start, r.logged_at <= end).order_by(r.id)
+        query = (
+            sa.select(r.leader, r.unit_id, sa.func.count())
+            .where(r.logged_at >= start, r.logged_at <= end)
+            .group_by(r.leader, r.unit_id)
+        )
         if unit_ids is not None:
             query = query.where(r.unit_id.in_(list(unit_ids)))
-        return [_load(Round, row) for row in await self._execute(query)]
+        return [(str(a), str(b), int(n)) for a, b, n in await self._execute(query)]
+
+    async def round_outcomes(
+        self, *, unit_ids: Sequence[str] | None, start: datetime, end: datetime
+    ) -> list[tuple[str, str, str, int]]:
+        r, i, c = t.rounds.c, t.round_issues.c, t.concerns.c
+        query = (
+            sa.select(r.leader, r.unit_id, c.status, sa.func.count())
+            .select_from(
+                t.rounds.join(t.round_issues, i.round_id == r.id).join(t.concerns, c.id == i.concern_id)
+            )
+            .where(r.logged_at >= start, r.logged_at <= end)
+            .group_by(r.leader, r.unit_id, c.status)
+        )
+        if unit_ids is not None:
+            query = query.where(r.unit_id.in_(list(unit_ids)))
+        return [(str(a), str(b), str(s), int(n)) for a, b, s, n in await self._execute(query)]
 
     async def last_round(self, *, leader: str, unit_id: str) -> Round | None:
         r = t.rounds.c
@@ -482,15 +504,6 @@ class SqlTx:
         )
         row = (await self._execute(query)).first()
         return None if row is None else _load(Round, row)
-
-    async def concern_statuses(self, *, ids: Sequence[int]) -> dict[int, str]:
-        c = t.concerns.c
-        found: dict[int, str] = {}
-        unique = sorted(set(ids))
-        for start in range(0, len(unique), _MAX_PARAMS):
-            query = sa.select(c.id, c.status).where(c.id.in_(unique[start : start + _MAX_PARAMS]))
-            found.update({int(i): str(status) for i, status in await self._execute(query)})
-        return found
 
     async def family_sources(
         self, *, unit_ids: Sequence[str], created_from: datetime, created_to: datetime

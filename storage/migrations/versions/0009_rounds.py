@@ -1,4 +1,4 @@
-"""leaders' rounds: one row a round, for rounds planned against done and what came of them
+"""leaders' rounds: a row a round and a row an issue heard, for rounds planned against done
 
 Revision ID: 0009
 Revises: 0008
@@ -29,19 +29,28 @@ def upgrade() -> None:
         sa.Column("patients", sa.Integer(), nullable=False),
         sa.Column("families", sa.Integer(), nullable=False),
         sa.Column("wins", sa.Integer(), nullable=False),
-        sa.Column("raised", Json, nullable=False),
-        sa.Column("tracked", Json, nullable=False),
         sa.Column("barriers", Json, nullable=False),
         sa.Column("heard", Json, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rounds")),
     )
     op.create_index("ix_rounds_unit_id_logged_at", "rounds", ["unit_id", "logged_at"])
     op.create_index("ix_rounds_leader_unit_id_logged_at", "rounds", ["leader", "unit_id", "logged_at"])
+    op.create_table(
+        "round_issues",
+        sa.Column("round_id", Id, nullable=False),
+        sa.Column("concern_id", Id, nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.ForeignKeyConstraint(["round_id"], ["rounds.id"], name=op.f("fk_round_issues_round_id_rounds")),
+        sa.ForeignKeyConstraint(
+            ["concern_id"], ["concerns.id"], name=op.f("fk_round_issues_concern_id_concerns")
+        ),
+        sa.PrimaryKeyConstraint("round_id", "concern_id", name=op.f("pk_round_issues")),
+    )
     _copy_logged_rounds()
 
 
 def _copy_logged_rounds() -> None:
-    """Rounds logged before this table existed are in the audit log (``round.logged``): copy them."""
+    """Rounds logged before these tables existed are in the audit log (``round.logged``): copy them."""
     audit = sa.table(
         "audit_events",
         sa.column("at", UTCDateTime()),
@@ -51,6 +60,7 @@ def _copy_logged_rounds() -> None:
     )
     rounds = sa.table(
         "rounds",
+        sa.column("id", Id),
         *(
             sa.column(name, kind)
             for name, kind in (
@@ -61,38 +71,46 @@ def _copy_logged_rounds() -> None:
                 ("patients", sa.Integer()),
                 ("families", sa.Integer()),
                 ("wins", sa.Integer()),
-                ("raised", Json),
-                ("tracked", Json),
                 ("barriers", Json),
                 ("heard", Json),
             )
         ),
     )
+    issues = sa.table(
+        "round_issues", sa.column("round_id", Id), sa.column("concern_id", Id), sa.column("kind")
+    )
+    concerns = sa.table("concerns", sa.column("id", Id))
     bind = op.get_bind()
     logged = bind.execute(
         sa.select(audit.c.at, audit.c.actor, audit.c.detail).where(audit.c.action == "round.logged")
-    )
-    rows = []
+    ).all()
     for at, actor, detail in logged:
-        raised = [_id(ref) for ref in detail.get("concerns", [])]
-        tracked = [_id(ref) for ref in detail.get("tracked", [])]
-        rows.append(
-            {
-                "unit_id": detail.get("unit", ""),
-                "leader": actor,
-                "logged_at": at,
-                "staff": int(detail.get("staff", 0)),
-                "patients": int(detail.get("patients", 0)),
-                "families": int(detail.get("families", 0)),
-                "wins": int(detail.get("wins", 0)),
-                "raised": [i for i in raised if i is not None],
-                "tracked": [i for i in tracked if i is not None],
-                "barriers": list(detail.get("barriers", [])),
-                "heard": [],
-            }
-        )
-    if rows:
-        bind.execute(sa.insert(rounds), rows)
+        round_id = bind.execute(
+            sa.insert(rounds)
+            .values(
+                unit_id=detail.get("unit", ""),
+                leader=actor,
+                logged_at=at,
+                staff=int(detail.get("staff", 0)),
+                patients=int(detail.get("patients", 0)),
+                families=int(detail.get("families", 0)),
+                wins=int(detail.get("wins", 0)),
+                barriers=list(detail.get("barriers", [])),
+                heard=[],
+            )
+            .returning(rounds.c.id)
+        ).scalar_one()
+        for kind, key in (("raised", "concerns"), ("tracked", "tracked")):
+            for ref in detail.get(key, []):
+                concern_id = _id(ref)
+                exists = (
+                    concern_id is not None
+                    and bind.execute(sa.select(concerns.c.id).where(concerns.c.id == concern_id)).first()
+                )
+                if exists:
+                    bind.execute(
+                        sa.insert(issues).values(round_id=round_id, concern_id=concern_id, kind=kind)
+                    )
 
 
 def _id(ref: str) -> int | None:
@@ -102,6 +120,7 @@ def _id(ref: str) -> int | None:
 
 
 def downgrade() -> None:
+    op.drop_table("round_issues")
     op.drop_index("ix_rounds_leader_unit_id_logged_at", table_name="rounds")
     op.drop_index("ix_rounds_unit_id_logged_at", table_name="rounds")
     op.drop_table("rounds")
