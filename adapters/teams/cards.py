@@ -206,14 +206,7 @@ def _cut(text: str, budget: int) -> tuple[str, int]:
 
 def _longest(text: str, fits: Callable[[int], bool]) -> int:
     """The largest ``n`` ≤ len(text) with ``fits(n)`` (``fits`` holds for 0 and is monotonic)."""
-    low, high = 0, len(text)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if fits(middle):
-            low = middle
-        else:
-            high = middle - 1
-    return low
+    return _longest_count(len(text), fits)
 
 
 def pieces(text: str, limit: int) -> list[str]:

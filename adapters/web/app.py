@@ -39,6 +39,7 @@ from bot.dashboard import (
     ANSWER_LABELS,
     EXPORT_FIELDS,
     SEVERITIES,
+    SOURCE_CHOICES,
     SOURCE_LABELS,
     STATUSES,
     Dashboard,
@@ -46,7 +47,7 @@ from bot.dashboard import (
     Viewer,
 )
 from bot.errors import NotAllowed, NotFound
-from bot.family import family_detail
+from bot.family import FAMILY_SOURCES, family_detail
 from bot.limits import AttemptLimiter
 from bot.model import QualityAim
 from bot.trends import counted_types
@@ -83,6 +84,8 @@ def _render(request: web.Request, template: str, status: int = 200, **values: An
 
 def _refused(request: web.Request, error: NotAllowed | NotFound) -> web.Response:
     status = 403 if isinstance(error, NotAllowed) else 404
+    if request.path.endswith(".json"):  # a page's JSON twin answers in JSON
+        return web.json_response({"error": error.message}, status=status)
     title = "You cannot see this" if status == 403 else "Not found"
     return _render(request, "problem.html", status=status, title=title, message=error.message)
 
@@ -213,7 +216,7 @@ def _choices(dash: Dashboard, viewer: Viewer) -> dict[str, Any]:
         "severities": [(str(s), str(s).capitalize()) for s in SEVERITIES],
         "aims": [(str(a), str(a).capitalize()) for a in QualityAim],
         "types": [(t, dash.core.config.type_label(t)) for t in counted_types(dash.core)],
-        "sources": list(SOURCE_LABELS.items()),
+        "sources": list(SOURCE_CHOICES.items()),
     }
 
 
@@ -239,9 +242,6 @@ async def concern_page(request: web.Request) -> web.StreamResponse:
     try:
         page = await _dash(request).concern_page(viewer, ref)
     except (NotAllowed, NotFound) as error:
-        if request.path.endswith(".json"):
-            status = 403 if isinstance(error, NotAllowed) else 404
-            return web.json_response({"error": error.message}, status=status)
         return _refused(request, error)
     if request.path.endswith(".json"):
         return web.json_response(page.as_data(), dumps=_dumps)
@@ -338,8 +338,6 @@ async def huddles(request: web.Request) -> web.StreamResponse:
     try:
         runs, rollups = await dash.huddle_runs(viewer, unit)
     except NotAllowed as error:
-        if request.path.endswith(".json"):
-            return web.json_response({"error": error.message}, status=403)
         return _refused(request, error)
     if request.path.endswith(".json"):
         return web.json_response(
@@ -364,8 +362,6 @@ async def stoplight_page(request: web.Request) -> web.StreamResponse:
     try:
         unit, view = await dash.stoplight(viewer, request.query.get("unit") or None)
     except NotAllowed as error:
-        if request.path.endswith(".json"):
-            return web.json_response({"error": error.message}, status=403)
         return _refused(request, error)
     if request.path.endswith(".json"):
         return web.json_response({"unit": unit.id, **view.model_dump()}, dumps=_dumps)
@@ -444,7 +440,9 @@ def make_dashboard(app: App) -> web.Application:
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         undefined=jinja2.StrictUndefined,
     )
-    environment.globals.update(chart=chart, FilterForm=FilterForm, SOURCE_LABELS=SOURCE_LABELS)
+    environment.globals.update(
+        chart=chart, FilterForm=FilterForm, SOURCE_LABELS=SOURCE_LABELS, FAMILY_SOURCES=FAMILY_SOURCES
+    )
     static = Path(str(resources.files("adapters.web") / "static"))
     r = sub.router
     r.add_get("/", overview)

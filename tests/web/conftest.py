@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -69,9 +70,10 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-@pytest.fixture
-async def web(db_url: str, example_config: OrgConfig) -> AsyncIterator[Web]:
-    harness = await make_harness(db_url, example_config)
+@asynccontextmanager
+async def serving(db_url: str, config: OrgConfig) -> AsyncIterator[Web]:
+    """A huddlebot with ``config`` and its web app on a test server, closed at the end."""
+    harness = await make_harness(db_url, config)
     server = TestServer(make_web_app(harness.app))
     await server.start_server()
     try:
@@ -79,3 +81,9 @@ async def web(db_url: str, example_config: OrgConfig) -> AsyncIterator[Web]:
     finally:
         await server.close()
         await harness.app.close()
+
+
+@pytest.fixture
+async def web(db_url: str, example_config: OrgConfig) -> AsyncIterator[Web]:
+    async with serving(db_url, example_config) as running:
+        yield running

@@ -7,12 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 import yaml
-from aiohttp.test_utils import TestServer
 
-from adapters.http.app import make_web_app
 from bot.config import bundled_example_path, parse_config
-from tests.conftest import make_harness
-from tests.web.conftest import Web
+from tests.web.conftest import Web, serving
 
 
 def _config(types: dict[str, str] | None = None) -> object:
@@ -27,14 +24,8 @@ OWN = {"falls": "Slips, trips and falls", "pressure": "Pressure injury", "staffi
 
 @pytest.fixture
 async def own_types(db_url: str) -> AsyncIterator[Web]:
-    harness = await make_harness(db_url, _config())  # type: ignore[arg-type]
-    server = TestServer(make_web_app(harness.app))
-    await server.start_server()
-    try:
-        yield Web(harness=harness, server=server)
-    finally:
-        await server.close()
-        await harness.app.close()
+    async with serving(db_url, _config()) as running:  # type: ignore[arg-type]
+        yield running
 
 
 async def test_the_overview_and_the_list_use_the_organisations_types(own_types: Web) -> None:

@@ -10,13 +10,10 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from aiohttp.test_utils import TestServer
 
-from adapters.http.app import make_web_app
 from bot.config import OrgConfig
 from bot.jobs import Jobs
-from tests.conftest import make_harness
-from tests.web.conftest import Web
+from tests.web.conftest import Web, serving
 
 FALLS = "/concern --severity high --category safe --type falls"
 
@@ -26,14 +23,8 @@ async def snapshots(
     db_url: str, example_config: OrgConfig, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Web]:
     monkeypatch.setenv("HUDDLEBOT_DASHBOARD_SNAPSHOT_MS", "0")
-    harness = await make_harness(db_url, example_config)
-    server = TestServer(make_web_app(harness.app))
-    await server.start_server()
-    try:
-        yield Web(harness=harness, server=server)
-    finally:
-        await server.close()
-        await harness.app.close()
+    async with serving(db_url, example_config) as running:
+        yield running
 
 
 async def _raise(web: Web, count: int, start: int = 1) -> None:
