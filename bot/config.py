@@ -336,6 +336,7 @@ class OrgConfig(_Model):
     units: list[Unit]
 
     _units_by_id: dict[str, Unit] = PrivateAttr(default_factory=dict)
+    _children: dict[str, list[Unit]] = PrivateAttr(default_factory=dict)  # in file order
     _channel_owner: dict[tuple[str, str], tuple[Unit, ChannelKind]] = PrivateAttr(default_factory=dict)
     _user_handle: dict[tuple[str, str], str] = PrivateAttr(default_factory=dict)
 
@@ -353,6 +354,8 @@ class OrgConfig(_Model):
             raise _CrossFieldError(issues)
         for unit in self.units:
             self._units_by_id.setdefault(unit.id, unit)
+            if unit.parent:
+                self._children.setdefault(unit.parent, []).append(unit)
             kinds: tuple[tuple[ChannelKind, Channels | None], ...] = (
                 ("unit", unit.channels),
                 ("leaders", unit.leaders_channel),
@@ -404,9 +407,11 @@ class OrgConfig(_Model):
     def ancestors(self, unit_id: str) -> list[Unit]:
         """Return the units above this one, parent first, up to the top; KeyError for an unknown id."""
         found: list[Unit] = []
+        seen = {unit_id}
         unit = self._require(unit_id)
-        while unit.parent and (parent := self.unit(unit.parent)) and parent not in found:
+        while unit.parent and unit.parent not in seen and (parent := self.unit(unit.parent)):
             found.append(parent)
+            seen.add(parent.id)
             unit = parent
         return found
 
@@ -414,10 +419,12 @@ class OrgConfig(_Model):
         """Return every unit below this one, each child followed by its own descendants, in file order."""
         self._require(unit_id)
         found: list[Unit] = []
+        seen = {unit_id}  # by id: comparing the models field by field made a tree of 200 units slow
 
         def visit(parent_id: str) -> None:
-            for unit in self.units:
-                if unit.parent == parent_id and unit.id != unit_id and unit not in found:
+            for unit in self._children.get(parent_id, []):
+                if unit.id not in seen:
+                    seen.add(unit.id)
                     found.append(unit)
                     visit(unit.id)
 
