@@ -34,7 +34,7 @@ from bot.commands import (
 )
 from bot.digest import SMALLEST_GROUP
 from bot.errors import NotAllowed, NotFound
-from bot.family import SOURCE as FAMILY_SOURCE
+from bot.family import FAMILY, FAMILY_SOURCES, PATIENT, PATIENT_OR_FAMILY
 from bot.model import (
     CLOSED_STATUSES,
     Anonymity,
@@ -64,9 +64,19 @@ if TYPE_CHECKING:
     from bot.views import Stoplight
 
 PAGE_SIZE = 50
-# Who raised a concern: staff in chat, or a patient or family member on the unit's public page.
-SOURCES = (STAFF_SOURCE, FAMILY_SOURCE)
-SOURCE_LABELS = {STAFF_SOURCE: "Staff", FAMILY_SOURCE: "Patient or family"}
+# Who raised a concern: staff in chat, or a patient or family member on the unit's public page
+# (``patient_family``: from the page before it asked which of the two was writing).
+SOURCE_LABELS = {
+    STAFF_SOURCE: "Staff",
+    PATIENT: "Patient",
+    FAMILY: "Family member",
+    PATIENT_OR_FAMILY: "Patient or family",
+}
+# The filter's choices: staff, or anyone from the public page. The second is named by the value every
+# family concern had before the form asked, so an address saved with it keeps its meaning.
+SOURCES = (STAFF_SOURCE, PATIENT_OR_FAMILY)
+SOURCE_CHOICES = {STAFF_SOURCE: "Staff", PATIENT_OR_FAMILY: "Patients and families"}
+_FILTERED = {STAFF_SOURCE: (STAFF_SOURCE,), PATIENT_OR_FAMILY: FAMILY_SOURCES}
 AGES = (timedelta(days=1), timedelta(days=7), timedelta(days=30))
 AGE_LABELS = ("Under a day", "1 to 7 days", "7 to 30 days", "Over 30 days")
 SEVERITIES = [Severity.IMMEDIATE, Severity.HIGH, Severity.MODERATE, Severity.LOW]
@@ -350,7 +360,7 @@ class ConcernLine:
     concern_type: str
     status: str
     anonymity: str
-    source: str  # SOURCES: "staff" or "patient_family"
+    source: str  # SOURCE_LABELS: "staff", "patient", "family" or (older) "patient_family"
     reporter: str
     raised: str
     raised_at: str
@@ -826,8 +836,12 @@ class Dashboard:
             severities=tuple(severities),
             aims=tuple(aims),
             types=tuple(types),
-            # Both sources is everything: no filter (and no lookup of the family table).
-            sources=tuple(sources) if len(set(sources)) < len(SOURCES) else (),
+            # Both choices is everything: no filter (and no lookup of the family table).
+            sources=(
+                tuple(s for chosen in dict.fromkeys(sources) for s in _FILTERED[chosen])
+                if len(set(sources)) < len(SOURCES)
+                else ()
+            ),
             raised_from=dates["from"],
             raised_to=dates["to"],
             words=words or None,
@@ -837,7 +851,7 @@ class Dashboard:
     def line(self, viewer: Viewer, concern: Concern, source: str = STAFF_SOURCE) -> ConcernLine:
         """A concern as ``viewer`` may see it in a list, on its page, or in an export.
 
-        ``source`` is the concern's (``SOURCES``): the read side's, since a concern does not hold it.
+        ``source`` is the concern's (``SOURCE_LABELS``): the read side's, since a concern does not hold it.
         """
         anonymous = concern.is_anonymous
         return ConcernLine(

@@ -1,12 +1,12 @@
 """Patients and families speak up: a concern with a source, raised from the unit's public page.
 
 A family concern is an ordinary concern (same lifecycle, escalation and stoplight rules) whose
-``text`` is only a neutral line — "Family concern · 4 West · today · room 12" and a link to the
-dashboard — while the family's own words (which may name the patient) live in ``family_concerns``
-and are shown only on the dashboard's concern page. Every chat view is built from ``concern.text``,
-so nothing the family typed can reach a chat platform, whatever path (card, alert, escalation,
-digest, thread) carries it. Contact details are sealed with the Fernet key; without a key the page
-does not offer the field.
+``text`` is only a neutral line — "Family concern · 4 West · today · room 12" ("Patient concern" when
+the patient wrote) and a link to the dashboard — while the family's own words (which may name the
+patient) live in ``family_concerns`` and are shown only on the dashboard's concern page. Every chat
+view is built from ``concern.text``, so nothing the family typed can reach a chat platform, whatever
+path (card, alert, escalation, digest, thread) carries it. Contact details are sealed with the Fernet
+key; without a key the page does not offer the field.
 """
 
 from __future__ import annotations
@@ -47,7 +47,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("huddlebot.family")
 
-SOURCE = "patient_family"
+# Who wrote, as the form asks it: the leaders answer a patient and a relative differently.
+PATIENT = "patient"
+FAMILY = "family"
+# Stored before the form asked; such a row stays as it is, since nobody can now tell which it was.
+PATIENT_OR_FAMILY = "patient_family"
+SOURCES = (PATIENT, FAMILY)  # what a new concern may say
+FAMILY_SOURCES = (PATIENT, FAMILY, PATIENT_OR_FAMILY)  # every source a family concern row may hold
+# Who the leaders' chat says wrote it ("Patient concern", "The family answered").
+WRITERS = {PATIENT: "patient", FAMILY: "family", PATIENT_OR_FAMILY: "family"}
 URGENCIES = ("wait", "today", "now")
 URGENCY_LABELS = {"wait": "it can wait", "today": "today", "now": "now"}
 SEVERITY_FOR = {"wait": Severity.LOW, "today": Severity.MODERATE, "now": Severity.IMMEDIATE}
@@ -76,11 +84,12 @@ class FamilyConcern:
 
 @dataclass(frozen=True, slots=True)
 class RaiseFamilyConcern:
-    """A family member sends the unit's public form."""
+    """A patient or a family member sends the unit's public form."""
 
     unit: str
     text: str
     urgency: str
+    source: str  # SOURCES: who is writing, the patient or someone close to them
     language: str = "en"
     room: str | None = None
     contact: str | None = None
@@ -187,9 +196,9 @@ def family_unit(core: Core, unit_id: str) -> Unit | None:
     return unit if unit is not None and getattr(unit, "family_page", False) else None
 
 
-def card_line(unit_name: str, urgency: str, room: str | None) -> str:
-    """The words leaders see in chat: where, how soon, which room. Never the family's own words."""
-    parts = ["Family concern", unit_name, URGENCY_LABELS[urgency]]
+def card_line(unit_name: str, urgency: str, room: str | None, source: str) -> str:
+    """The words leaders see in chat: who, where, how soon, which room. Never the family's own words."""
+    parts = [f"{WRITERS[source].capitalize()} concern", unit_name, URGENCY_LABELS[urgency]]
     if room:
         parts.append(f"room {room}")
     return " · ".join(parts)
@@ -215,6 +224,8 @@ async def raise_family_concern(core: Core, tx: Tx, cmd: RaiseFamilyConcern) -> R
         raise Refusal("This unit has no family page.", code="no_family_page")
     if cmd.urgency not in URGENCIES:
         raise Refusal("Choose how soon it needs attention.", code="bad_urgency")
+    if cmd.source not in SOURCES:  # the old value too: a new concern says which of the two wrote it
+        raise Refusal("Choose who is writing.", code="bad_source")
     words = clean(cmd.text, limit=MAX_WORDS, what="message").text
     room = (cmd.room or "").strip() or None
     if room is not None and not ROOM.match(room):
@@ -245,8 +256,9 @@ async def raise_family_concern(core: Core, tx: Tx, cmd: RaiseFamilyConcern) -> R
         code = receipts.new_code(existing.ref, key=core.receipt_key, submission=cmd.idempotency_key)
         return Reply(text="already received", tone="success", ref=existing.ref, receipt_code=code)
     link = f"{cmd.dashboard_url.rstrip('/')}/dashboard/concerns/{concern.ref}" if cmd.dashboard_url else ""
-    concern.text = card_line(unit.name, cmd.urgency, room) + (
-        f"\nThe family's words are on the dashboard only: {link}" if link else ""
+    writer = WRITERS[cmd.source]
+    concern.text = card_line(unit.name, cmd.urgency, room, cmd.source) + (
+        f"\nThe {writer}'s words are on the dashboard only: {link}" if link else ""
     )
     code = receipts.new_code(concern.ref, key=core.receipt_key, submission=cmd.idempotency_key)
     parts = receipts.split_code(code)
@@ -257,7 +269,7 @@ async def raise_family_concern(core: Core, tx: Tx, cmd: RaiseFamilyConcern) -> R
         FamilyConcern(
             concern_id=concern.id,
             unit_id=unit.id,
-            source=SOURCE,
+            source=cmd.source,
             urgency=cmd.urgency,
             words=words,
             language=cmd.language[:8],
@@ -267,24 +279,33 @@ async def raise_family_concern(core: Core, tx: Tx, cmd: RaiseFamilyConcern) -> R
         )
     )
     if flood_guard(core).allow(unit.id, now):
-        await announce(core, tx, concern, unit, actor="family member")
+        await announce(core, tx, concern, unit, actor=_actor(cmd.source))
         if severity == Severity.IMMEDIATE:
-            await _alert_officers(core, tx, concern, unit)
+            await _alert_officers(core, tx, concern, unit, writer)
     else:
-        await _flood_line(core, tx, concern, unit, now, link)
+        await _flood_line(core, tx, concern, unit, now, link, _actor(cmd.source))
     return Reply(text="received", tone="success", ref=concern.ref, receipt_code=code)
 
 
-async def _alert_officers(core: Core, tx: Tx, concern: Concern, unit: Unit) -> None:
+def _actor(source: str) -> str:
+    """Who the audit log says did it (a person of no name)."""
+    return "patient" if source == PATIENT else "family member"
+
+
+async def _alert_officers(core: Core, tx: Tx, concern: Concern, unit: Unit, writer: str) -> None:
     """Now: the safety officers are told at once too (the unit's leaders by ``announce``)."""
-    alert = Notice(title="Family concern: now", tone="warning", text=f"{concern.ref}: {concern.text}")
+    alert = Notice(
+        title=f"{writer.capitalize()} concern: now", tone="warning", text=f"{concern.ref}: {concern.text}"
+    )
     leaders = {a for h in unit.leaders for a in person_addresses(core, h)}
     for address in safety_officer_addresses(core):
         if address not in leaders:
             await post(tx, core, address, alert, role="alert", concern_id=concern.id)
 
 
-async def _flood_line(core: Core, tx: Tx, concern: Concern, unit: Unit, now: datetime, link: str) -> None:
+async def _flood_line(
+    core: Core, tx: Tx, concern: Concern, unit: Unit, now: datetime, link: str, actor: str
+) -> None:
     """Past the flood guard: no card, and one line per window (redrawn) saying how many wait."""
     window = int(now.timestamp() // FLOOD_WINDOW.total_seconds())
     held = flood_guard(core).held(unit.id)
@@ -299,7 +320,7 @@ async def _flood_line(core: Core, tx: Tx, concern: Concern, unit: Unit, now: dat
             first = await tx.post_by_key(msg_key=key)
             if first is not None:
                 await redraw(tx, core, [first], lambda _post: view)
-    await record(tx, core, "family member", "concern.raised", concern_id=concern.id, unit=unit.id, held=True)
+    await record(tx, core, actor, "concern.raised", concern_id=concern.id, unit=unit.id, held=True)
 
 
 async def _family_concern_for_code(core: Core, tx: Tx, who: str, code: str) -> tuple[Concern, FamilyConcern]:
@@ -350,7 +371,7 @@ async def family_thread(core: Core, code: str, who: str) -> FamilyThread:
 
 async def answer_family_concern(core: Core, tx: Tx, cmd: AnswerFamilyConcern) -> Reply:
     """The family's answer joins the conversation; the leaders' thread hears only that there is one."""
-    concern, _family = await _family_concern_for_code(core, tx, cmd.who, cmd.code)
+    concern, family = await _family_concern_for_code(core, tx, cmd.who, cmd.code)
     assert concern.id is not None
     if concern.status in CLOSED_STATUSES:  # resolved, or closed as not possible now
         raise Refusal("This conversation is closed.", code="already_resolved")
@@ -366,11 +387,13 @@ async def answer_family_concern(core: Core, tx: Tx, cmd: AnswerFamilyConcern) ->
         core,
         cards,
         ThreadMessage(
-            ref=concern.ref, author_label="huddlebot", text="The family answered: read it on the dashboard."
+            ref=concern.ref,
+            author_label="huddlebot",
+            text=f"The {WRITERS.get(family.source, 'family')} answered: read it on the dashboard.",
         ),
         role="thread",
     )
-    await record(tx, core, "family member", "concern.reporter_replied", concern_id=concern.id)
+    await record(tx, core, _actor(family.source), "concern.reporter_replied", concern_id=concern.id)
     return Reply(text="answered", tone="success", ref=concern.ref)
 
 

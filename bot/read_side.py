@@ -49,7 +49,7 @@ class ConcernFilter:
     raised_from: datetime | None = None
     raised_to: datetime | None = None
     words: str | None = None
-    sources: tuple[str, ...] = ()  # STAFF_SOURCE and/or a family source ("patient_family")
+    sources: tuple[str, ...] = ()  # STAFF_SOURCE and/or family sources ("patient", "family", ...)
 
 
 @dataclass(frozen=True, slots=True)

@@ -240,8 +240,12 @@ async def send(request: web.Request) -> web.Response:
         _count(request, unit.id)
         return _render(request, "speak_up_problem.html", lang, status=400, unit=unit, problem="robot")
     _ = catalog(lang).gettext  # "_": the name pybabel extracts by default
-    values = {name: form.get(name, "")[: MAX_WORDS + 10] for name in ("text", "room", "urgency", "contact")}
+    fields = ("source", "text", "room", "urgency", "contact")
+    values = {name: form.get(name, "")[: MAX_WORDS + 10] for name in fields}
+    # In the page's order, as the error summary lists them.
     errors: dict[str, str] = {}
+    if not values["source"]:  # any other value is the core's to refuse: the radios send only two
+        errors["source"] = _("Choose who is writing")
     text = values["text"].strip()
     if not text:
         errors["text"] = _("Enter what worries you or your idea")
@@ -265,6 +269,7 @@ async def send(request: web.Request) -> web.Response:
             unit=unit.id,
             text=text,
             urgency=values["urgency"],
+            source=values["source"],
             language=lang,
             room=values["room"].strip() or None,
             contact=contact or None,
@@ -272,6 +277,8 @@ async def send(request: web.Request) -> web.Response:
             idempotency_key="family:" + hashlib.sha256(form.get("form_token", "").encode()).hexdigest()[:40],
         )
     )
+    if reply.code == "bad_source":  # not a choice the page offers: a forged form, not a person's slip
+        return _render(request, "speak_up_problem.html", lang, status=400, unit=unit, problem="forged")
     if not reply.ok or not reply.receipt_code:
         return _form_page(
             request, lang, unit, status=400, errors={"text": _("Check what you wrote")}, values=values

@@ -12,6 +12,7 @@ import re
 import sqlalchemy as sa
 from aiohttp.test_utils import TestClient
 
+from bot.family import RaiseFamilyConcern
 from storage.engine import create_engine
 from storage.tables import audit_events, concerns, family_concerns, outbox
 from tests.web.conftest import Web, csrf_of
@@ -37,7 +38,13 @@ def _token(html: str) -> str:
 
 async def _send(client: TestClient, unit: str = "4west", lang: str = "en", **fields: str) -> tuple[int, str]:
     form = await client.get(f"/speak-up/{unit}?lang={lang}")
-    data = {"form_token": _token(await form.text()), "lang": lang, "text": WORDS, "urgency": "today"}
+    data = {
+        "form_token": _token(await form.text()),
+        "lang": lang,
+        "source": "family",
+        "text": WORDS,
+        "urgency": "today",
+    }
     data.update(fields)
     response = await client.post(f"/speak-up/{unit}", data=data)
     return response.status, await response.text()
@@ -84,7 +91,7 @@ async def test_a_family_concern_reaches_the_leaders_without_the_familys_words(we
         for fragment in ("Juan", "Perez", "pain since noon", "555-0100"):
             assert fragment not in sent
         (stored,) = await _rows(web, family_concerns)
-        assert stored.words == WORDS and stored.source == "patient_family" and stored.room == "12"
+        assert stored.words == WORDS and stored.source == "family" and stored.room == "12"
         assert "555-0100" not in (stored.contact_sealed or "")  # sealed
         (concern,) = await _rows(web, concerns)
         assert WORDS not in concern.text and concern.severity == "moderate"
@@ -93,9 +100,8 @@ async def test_a_family_concern_reaches_the_leaders_without_the_familys_words(we
         dana = await web.signed_in("dana")  # a leader of 4 West sees the words and the contact
         try:
             page = await (await dana.get(f"/dashboard/concerns/{ref}")).text()
-            assert (
-                WORDS in page and "555-0100" in page and "<dt>Source</dt><dd>Patient or family</dd>" in page
-            )
+            assert WORDS in page and "555-0100" in page and "<dt>Source</dt><dd>Family member</dd>" in page
+            assert "From a family member" in page and "The family reads your reply" in page
             replied = await dana.post(
                 f"/dashboard/concerns/{ref}/reply",
                 data={"csrf": csrf_of(page), "text": "I am sorry. The charge nurse is coming now."},
@@ -155,9 +161,18 @@ async def test_now_alerts_the_leaders_and_the_safety_officers_at_once(web: Web) 
 async def test_bad_input_gets_a_kind_page_and_stores_nothing(web: Web) -> None:
     client = await web.client()
     try:
-        status, html = await _send(client, text="  ", urgency="")
+        status, html = await _send(client, text="  ", urgency="", source="")
         assert status == 400 and "There is a problem" in html
-        assert 'href="#text"' in html and 'href="#urgency"' in html
+        # The summary in the page's order: who is writing comes first.
+        links = re.findall(r'<li><a href="#(\w+)">', html)
+        assert links == ["source", "text", "urgency"], links
+        assert 'aria-describedby="source-error"' in html and "Choose who is writing" in html
+        status, html = await _send(client, source="")  # everything else right: still nothing sent
+        assert status == 400 and re.findall(r'<li><a href="#(\w+)">', html) == ["source"]
+        assert 'name="source" type="radio" value="patient">' in html  # neither chosen for them
+        assert WORDS in html  # what they wrote is kept
+        status, html = await _send(client, lang="es", source="")
+        assert status == 400 and "Elija quién escribe" in html
         status, html = await _send(client, text="x" * 2001)
         assert status == 400 and "2000 characters or fewer" in html
         status, html = await _send(client, room="Juan Perez the patient")
@@ -175,6 +190,29 @@ async def test_bad_input_gets_a_kind_page_and_stores_nothing(web: Web) -> None:
         assert await _rows(web, family_concerns) == [] and await _rows(web, concerns) == []
     finally:
         await client.close()
+
+
+async def test_a_forged_source_gets_the_kind_page_and_the_core_refuses_it_too(web: Web) -> None:
+    client = await web.client()
+    try:
+        # The old value included: a new concern says which of the two is writing.
+        for forged in ("patient_family", "staff", "doctor"):
+            status, html = await _send(client, source=forged)
+            assert status == 400 and "We could not accept this form" in html, forged
+            assert "There is a problem" not in html  # not a person's slip: no field to correct
+        status, html = await _send(client, lang="es", source="x")
+        assert status == 400 and "No pudimos aceptar este formulario" in html
+    finally:
+        await client.close()
+    # Whoever calls the core, not only through the page.
+    core = web.harness.app.core
+    for forged in ("patient_family", "", "PATIENT"):
+        reply = await core.handle(
+            RaiseFamilyConcern(unit="4west", text=WORDS, urgency="today", source=forged)
+        )
+        assert not reply.ok and reply.code == "bad_source", forged
+    assert await _rows(web, family_concerns) == [] and await _rows(web, concerns) == []
+    assert await _rows(web, outbox) == []
 
 
 async def test_a_burst_from_one_address_gets_the_wait_page_and_the_channel_one_line(web: Web) -> None:

@@ -1,9 +1,10 @@
 """The family page in a real browser, at a phone's width: Playwright driving Debian's Chromium.
 
-A family member opens /speak-up/4west in Spanish (from the browser's language), sees the urgent-help
-text before the form, sends a worry, gets a receipt code, and reads the leaders' reply with it. An empty
-form gets the error summary, linked to its field. The keyboard alone reaches every control. Skips outside
-CI without Chromium or Playwright (see ``tests/web/test_browser.py``); fails in CI.
+A patient opens /speak-up/4west in Spanish (from the browser's language), sees the urgent-help
+text before the form, says it is the patient writing, sends a worry, gets a receipt code, and reads
+the leaders' reply with it. An empty form gets the error summary, linked to its fields, who is
+writing first. The keyboard alone reaches every control. Skips outside CI without Chromium or
+Playwright (see ``tests/web/test_browser.py``); fails in CI.
 """
 
 from __future__ import annotations
@@ -35,9 +36,13 @@ async def test_a_family_speaks_up_from_a_phone_in_spanish(web: Web, browser: Any
     summary = page.locator(".error-summary")
     await summary.wait_for()
     assert await summary.locator("a").count() >= 1  # each error links to its field
+    # Who is writing comes first on the page, and so in the summary.
+    assert await summary.locator("a").first.get_attribute("href") == "#source"
+    assert await summary.locator("a").first.inner_text() == "Elija quién escribe"
 
+    await page.get_by_role("radio", name="Soy el paciente").check()
     await page.get_by_label("¿Qué le preocupa, o cuál es su idea?").fill(
-        "Mi madre tiene mucho dolor desde el mediodía y nadie viene."
+        "Tengo mucho dolor desde el mediodía y nadie viene."
     )
     await page.locator("#urgency-today").check()
     await page.screenshot(path=str(shots / "speak-up-es.png"), full_page=True)

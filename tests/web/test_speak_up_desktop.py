@@ -2,8 +2,8 @@
 
 A family member opens /speak-up/4west on a computer (1280×800), sees the urgent-help text before the
 form, sends a worry that needs attention now with a phone number, and gets a receipt code. A leader
-signs in to the dashboard through a link the console printed, finds the concern marked "Patient or
-family" (the list's Source column and filter, the concern's page, with the family's words and phone),
+signs in to the dashboard through a link the console printed, finds the concern marked "Family
+member" (the list's Source column and filter, the concern's page, with the family's words and phone),
 and replies. The family comes back with the code, reads the reply and answers. Nothing the family
 typed reached the leaders' chat. Skips outside CI without Chromium or Playwright (see
 ``tests/web/test_browser.py``); fails in CI. ``HUDDLEBOT_SCREENSHOTS=docs/screenshots`` saves the
@@ -47,6 +47,7 @@ async def test_a_family_speaks_up_from_a_computer_and_a_leader_answers_on_the_da
     form = await page.locator("form").bounding_box()
     assert urgent and form and urgent["y"] + urgent["height"] <= form["y"]  # above it on the screen too
 
+    await page.get_by_role("radio", name="I am a family member, friend or carer").check()
     await page.get_by_label("What worries you, or what is your idea?").fill(WORDS)
     await page.get_by_label("Room or bed (optional)").fill("12")
     await page.get_by_label("Now").check()
@@ -66,7 +67,7 @@ async def test_a_family_speaks_up_from_a_computer_and_a_leader_answers_on_the_da
     dana = await _sign_in(web, leaders, "dana")
     await dana.goto(_base(web) + "/dashboard/concerns")
     row = dana.locator("table.concerns tbody tr", has=dana.locator(f'a[href="/dashboard/concerns/{ref}"]'))
-    assert "Patient or family" in await row.inner_text()
+    assert "Family member" in await row.inner_text()
     assert WORDS not in await row.inner_text()  # the list shows the neutral line, never the words
     await dana.locator("#source-patient_family").check()
     await dana.get_by_role("button", name="Apply the filter").click()
@@ -75,7 +76,7 @@ async def test_a_family_speaks_up_from_a_computer_and_a_leader_answers_on_the_da
     await dana.get_by_role("link", name=ref).click()
     await dana.wait_for_url(re.compile(f"/dashboard/concerns/{ref}$"))
     summary = await dana.locator("dl.summary").inner_text()
-    assert re.search(r"Source\s+Patient or family", summary), summary
+    assert re.search(r"Source\s+Family member", summary), summary
     assert WORDS in await dana.locator(".family-words").inner_text()
     assert PHONE in await dana.locator("section.family").inner_text()  # the unit's own leader only
     await dana.get_by_label("Reply").fill("I have sent the charge nurse to her room now.")

@@ -182,6 +182,12 @@ async def test_no_words_on_the_family_pages_come_from_outside_the_catalog(
         await post("too long", "/speak-up/4west", {"form_token": token, "lang": "es", "text": long}, 400)
         await post("old form", "/speak-up/4west", {"form_token": "1.2.3", "lang": "es"}, 403)
         await post(
+            "forged",
+            "/speak-up/4west",
+            {"form_token": token, "lang": "es", "source": "x", "text": words, "urgency": "now"},
+            400,
+        )
+        await post(
             "robot",
             "/speak-up/4west",
             {
@@ -197,6 +203,7 @@ async def test_no_words_on_the_family_pages_come_from_outside_the_catalog(
             {
                 "form_token": _token(await get("form", "/speak-up/4west?lang=es")),
                 "lang": "es",
+                "source": "patient",
                 "text": words,
                 "urgency": "now",
             },
