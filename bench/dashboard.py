@@ -120,9 +120,10 @@ CROSS JOIN LATERAL (SELECT s0.sev, CASE s0.sev WHEN 'immediate' THEN 900 WHEN 'h
     WHEN 'moderate' THEN 86400 ELSE 259200 END AS sla) AS s
 CROSS JOIN LATERAL (SELECT (ARRAY['named','named','named','confidential','anonymous'])[1 + (g * 11) % 5]
     AS anonymity) AS an;
--- One in fifty from a family, by a hash of the id: spread over every unit (id % 50 hits four).
+-- One in fifty from a patient or family, by a hash of the id: spread over every unit.
 INSERT INTO family_concerns (concern_id, unit_id, source, urgency, words, language, created_at)
-SELECT id, unit_id, 'patient_family', (ARRAY['wait','today','now'])[1 + id % 3], 'Family words ' || id, 'en',
+SELECT id, unit_id, (ARRAY['patient','family','family'])[1 + (id / 3) % 3],
+    (ARRAY['wait','today','now'])[1 + id % 3], 'Family words ' || id, 'en',
     created_at
 FROM concerns WHERE abs(hashtext(id::text)) % 50 = 0;
 -- One closed concern in a hundred was "not possible now" rather than resolved.
