@@ -45,6 +45,7 @@ Leaders
   (--title "A FEW WORDS": the short title the unit reads on the stoplight report)
   /round UNIT [--staff N] [--patients N] [--families N] [--win @HANDLE WHAT]
          [--concern ISSUE] [--track ISSUE] [--barrier NEED]   log a leader's round (flags repeat)
+         (--concern @HANDLE: ISSUE names the colleague who raised it, only if they agreed)
 Seeing and time
   inbox                     what you received (direct messages)
   channel [UNIT]            the unit's channel and its leaders' channel, with threads
