@@ -15,7 +15,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from adapters.slack.payloads import Verdict, check_http
+from adapters.slack.payloads import Verdict, check_http, for_this_workspace
 from adapters.slack.signature import SignatureCheck
 
 log = logging.getLogger("huddlebot.slack")
@@ -43,7 +43,7 @@ def answer(verdict: Verdict) -> web.Response:
     return web.json_response(verdict.answer, status=verdict.status)
 
 
-def events_handler(bolt: AsyncApp, check: SignatureCheck):
+def events_handler(bolt: AsyncApp, check: SignatureCheck, tenant: str = ""):
     """The aiohttp handler for ``PATH``."""
 
     async def slack_events(request: web.Request) -> web.StreamResponse:
@@ -52,7 +52,7 @@ def events_handler(bolt: AsyncApp, check: SignatureCheck):
         if problem is not None:
             log.info("slack: refused a request to %s: %s", PATH, problem)
             return web.json_response({"error": "invalid request"}, status=401)
-        verdict = check_http(body, request.headers.get("Content-Type"))
+        verdict = for_this_workspace(check_http(body, request.headers.get("Content-Type")), tenant)
         if not verdict.accepted:
             return answer(verdict)
         return await to_aiohttp_response(await bolt.async_dispatch(bolt_request(verdict, request)))

@@ -77,6 +77,10 @@ UNREADABLE_COMMAND = (
 )
 UNKNOWN_COMMAND = "I don't know that command. I know " + ", ".join(f"*{c}*" for c in COMMANDS) + "."
 UNREADABLE_FIELD = "This did not reach me in a form I can read. Please fill it in again."
+OTHER_WORKSPACE = (
+    "This huddlebot is set up for another Slack workspace, so nothing was done here. Please tell "
+    "whoever looks after huddlebot: it needs its own setup for this workspace."
+)
 
 
 # --- the answer -----------------------------------------------------------------------------------
@@ -113,6 +117,28 @@ def _verdict(refused: _Refused) -> Verdict:
         return Verdict(refused.kind, status=200, answer=refused.answer)
     log.warning("slack: refused a payload (%s; 400): %s (%s)", refused.kind, refused.where, refused.problem)
     return Verdict(refused.kind, status=400, answer={"error": "invalid payload"})
+
+
+def for_this_workspace(verdict: Verdict, tenant: str) -> Verdict:
+    """``verdict``, or an answer with nothing done if its payload comes from another workspace.
+
+    A signed payload from a workspace the app was also installed in (by mistake, or a distributed
+    app) would otherwise act as if sent here: its people counted as ours, its concerns posted to our
+    units. An Enterprise Grid org-wide install names no single workspace and is let through.
+    """
+    payload = verdict.payload
+    if payload is None or not tenant or payload.get("is_enterprise_install") in (True, "true"):
+        return verdict
+    team = payload.get("team_id") or payload.get("team")
+    if isinstance(team, dict):
+        team = team.get("id")
+    if not isinstance(team, str) or not team or team == tenant:
+        return verdict
+    # The id helps whoever looks after huddlebot; anything else in that field is not logged.
+    named = team if re.fullmatch(r"T[A-Z0-9]{2,20}", team) else "not a team id"
+    log.warning("slack: a %s from another workspace (%s) was answered and not acted on", verdict.kind, named)
+    waits = verdict.kind == "slash command"  # somebody typed it: tell them; an event or a click: just ack
+    return Verdict(verdict.kind, answer=_ephemeral(OTHER_WORKSPACE) if waits else None)
 
 
 # --- reading the body -----------------------------------------------------------------------------

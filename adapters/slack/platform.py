@@ -150,7 +150,9 @@ class SlackPlatform:
         bolt = self.build_bolt(app)
         secret = self.settings.slack_signing_secret
         if secret:
-            web_app.router.add_post(PATH, events_handler(bolt, SignatureCheck(secret.get_secret_value())))
+            web_app.router.add_post(
+                PATH, events_handler(bolt, SignatureCheck(secret.get_secret_value()), self.tenant)
+            )
         if self.settings.slack_app_token:
             web_app.on_startup.append(self._connect_socket)
             web_app.on_cleanup.append(self._close_socket)
@@ -165,6 +167,7 @@ class SlackPlatform:
             logger=bolt_logger(),
             web_client=self.client,
         )
+        self._socket.tenant = self.tenant
         await self._socket.connect_async()
         log.info("slack: connected in Socket Mode (workspace %s)", self.tenant)
 

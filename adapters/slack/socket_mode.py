@@ -9,14 +9,16 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from adapters.slack.payloads import check_socket
+from adapters.slack.payloads import check_socket, for_this_workspace
 
 
 class CheckedSocketModeHandler(AsyncSocketModeHandler):
     """Bolt's Socket Mode handler, with the payload check in front."""
 
+    tenant = ""  # the workspace this huddlebot serves (set by the platform)
+
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
-        verdict = check_socket(req.type, req.payload)
+        verdict = for_this_workspace(check_socket(req.type, req.payload), self.tenant)
         if verdict.accepted:
             await super().handle(client, req)
             return

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from multidict import CIMultiDict
 
-from adapters.slack.payloads import UNKNOWN_COMMAND, UNREADABLE_COMMAND, UNREADABLE_FIELD
+from adapters.slack.payloads import OTHER_WORKSPACE, UNKNOWN_COMMAND, UNREADABLE_COMMAND, UNREADABLE_FIELD
 from adapters.slack.translate import FormContext, button_command, person
 from bot.config import OrgConfig
 from bot.errors import Refusal
@@ -534,3 +534,21 @@ async def test_socket_mode_checks_every_envelope_the_same_way(
 
     reply = await fake.push("interactive", data, "env-7")  # the control: as it is, it is raised
     assert "C-1001" in str(reply["payload"])
+
+
+async def test_a_signed_payload_from_another_workspace_is_answered_and_not_acted_on(
+    slack: SlackHarness, scene: Scene, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The app installed in a second workspace by mistake: its people are not ours, nothing of theirs
+    reaches our units. The person who typed is told why; a click or an event is only acknowledged."""
+    typed = command("/concern", "A wet floor by bed 4", user=ALEX)
+    typed["team_id"] = "T0ELSEWHERE"
+    status, answer, lines = await _sent(slack, caplog, "command", typed)
+    assert status == 200 and answer["text"] == OTHER_WORKSPACE
+    assert any("another workspace (T0ELSEWHERE)" in line for line in lines)
+    pressed = button(scene.card, "acknowledge", user=DANA)  # a leader's click, from elsewhere
+    pressed["team"]["id"] = "T0ELSEWHERE"
+    status, answer, _ = await _sent(slack, caplog, "interactive", pressed)
+    assert status == 200 and not answer
+    await slack.deliver()
+    assert "Acknowledged" not in scene.card.text and not slack.fake.ephemeral

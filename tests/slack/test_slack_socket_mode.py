@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from adapters.slack.payloads import OTHER_WORKSPACE
 from bot.config import OrgConfig
 from tests.conftest import START
 from tests.slack.fake_slack import APP_TOKEN
@@ -43,6 +44,7 @@ async def test_commands_and_events_arrive_over_the_socket(socket_slack: SlackHar
 
     submission = payload("view_submission.json")
     submission["user"]["id"] = ALEX
+    submission["team"]["id"] = "T0HUDDLE1"  # this workspace's (another's is answered, not acted on)
     submission["view"].update(
         callback_id="concern",
         private_metadata=form["private_metadata"],
@@ -60,8 +62,20 @@ async def test_commands_and_events_arrive_over_the_socket(socket_slack: SlackHar
     [card] = fake.top(WEST_LEADERS)
 
     event = payload("event_message_thread_reply.json")
+    event["team_id"] = "T0HUDDLE1"
     event["event"].update(user="U0DANA01", channel=WEST_LEADERS, thread_ts=card.ts, text="Plumber called.")
     await fake.push("events_api", event, "env-4")
     await socket_slack.platform.listeners.drain()  # type: ignore[union-attr]
     await socket_slack.deliver()
     assert "Acknowledged" in card.text
+
+
+async def test_a_command_from_another_workspace_is_answered_over_the_socket_and_not_acted_on(
+    socket_slack: SlackHarness,
+) -> None:
+    fake = socket_slack.fake
+    form = _command("/concern", "Sink blocked", fake.issue_trigger())
+    form["team_id"] = "T0ELSEWHERE"
+    reply = await fake.push("slash_commands", form, "env-9")
+    assert reply["payload"]["text"] == OTHER_WORKSPACE
+    assert not fake.called("views.open")
