@@ -681,21 +681,29 @@ async def resolve(core: Core, tx: Tx, cmd: ResolveConcern) -> Reply:
         what,
     )
     concern.title = title
-    await _say(core, tx, concern, "system", name, "huddlebot", f"Resolved by {name}. What we did: {what}")
-    await _redraw_cards(core, tx, concern)
-    await _tell_reporter(
+    return await _announce_closing(
         core,
         tx,
         concern,
-        "resolved",
-        f"Your concern {concern.ref} was resolved by {name}. What we did: {what}\n"
+        cmd.person,
+        event="resolved",
+        done="resolved",
+        said=f"Resolved by {name}. What we did: {what}",
+        told=f"Your concern {concern.ref} was resolved by {name}. What we did: {what}\n"
         f"If it isn't fixed, reopen it: /concern reopen {concern.ref} why it isn't fixed",
     )
-    await record(tx, core, _leader_actor(core, cmd.person), "concern.resolved", concern_id=concern.id)
-    log.info("concern %s resolved", concern.ref)
-    return Reply(
-        text=f"{concern.ref} is resolved. {_reporter_hears(concern)}", tone="success", ref=concern.ref
-    )
+
+
+async def _announce_closing(
+    core: Core, tx: Tx, concern: Concern, person: Person, *, event: str, done: str, said: str, told: str
+) -> Reply:
+    """What every closing does once it is stored: the thread, the cards, the reporter, the audit log."""
+    await _say(core, tx, concern, "system", name_of(core, person), "huddlebot", said)
+    await _redraw_cards(core, tx, concern)
+    await _tell_reporter(core, tx, concern, event, told)
+    await record(tx, core, _leader_actor(core, person), f"concern.{event}", concern_id=concern.id)
+    log.info("concern %s %s", concern.ref, done)
+    return Reply(text=f"{concern.ref} is {done}. {_reporter_hears(concern)}", tone="success", ref=concern.ref)
 
 
 def _title(text: str | None) -> str | None:
@@ -741,22 +749,16 @@ async def not_possible(core: Core, tx: Tx, cmd: MarkNotPossible) -> Reply:
         )
     concern.status, concern.not_possible_at, concern.not_possible_by = ConcernStatus.NOT_POSSIBLE, now, name
     concern.not_possible_reason, concern.title = why, title
-    await _say(core, tx, concern, "system", name, "huddlebot", f"Not possible now ({name}). Why: {why}")
-    await _redraw_cards(core, tx, concern)
-    await _tell_reporter(
+    return await _announce_closing(
         core,
         tx,
         concern,
-        "not_possible",
-        f"Your concern {concern.ref} can't be acted on now, {name} says. Why: {why}\n"
+        cmd.person,
+        event="not_possible",
+        done="closed as not possible now",
+        said=f"Not possible now ({name}). Why: {why}",
+        told=f"Your concern {concern.ref} can't be acted on now, {name} says. Why: {why}\n"
         f"If you think it should be, reopen it: /concern reopen {concern.ref} why it should be",
-    )
-    await record(tx, core, _leader_actor(core, cmd.person), "concern.not_possible", concern_id=concern.id)
-    log.info("concern %s closed as not possible now", concern.ref)
-    return Reply(
-        text=f"{concern.ref} is closed as not possible now. {_reporter_hears(concern)}",
-        tone="success",
-        ref=concern.ref,
     )
 
 
