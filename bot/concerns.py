@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import huddles, receipts
@@ -647,16 +647,10 @@ async def set_status(core: Core, tx: Tx, cmd: SetConcernStatus) -> Reply:
 
 async def resolve(core: Core, tx: Tx, cmd: ResolveConcern) -> Reply:
     """A leader resolves with what was done; the reporter is told, the cards lose their buttons."""
-    concern = await load_concern(tx, cmd.ref)
-    unit = _unit(core, concern)
-    _require_lead(core, cmd.person, concern, unit, f"resolve {concern.ref}")
-    _not_resolved(core, concern, "resolve")
+    concern = await _leaders_to_close(core, tx, cmd.ref, cmd.person, "resolve")
     what = clean(cmd.text, limit=MAX_SHORT_CHARS, what="'what we did'").text
     title = _title(cmd.title) or concern.title
-    if concern.acknowledged_at is None:
-        await _acknowledge(core, tx, concern, cmd.person)
-    assert concern.id is not None
-    now, name = core.now(), name_of(core, cmd.person)
+    now, name = await _acknowledged_first(core, tx, concern, cmd.person)
     if not await tx.update(
         Concern,
         concern.id,
@@ -694,6 +688,25 @@ async def resolve(core: Core, tx: Tx, cmd: ResolveConcern) -> Reply:
     )
 
 
+async def _leaders_to_close(core: Core, tx: Tx, ref: str, person: Person, verb: str) -> Concern:
+    """The concern ``ref``, if ``person`` leads it and it is still open.
+
+    Every check that comes before a closing's own; they change nothing (a form checks with them first).
+    """
+    concern = await load_concern(tx, ref)
+    _require_lead(core, person, concern, _unit(core, concern), f"{verb} {concern.ref}")
+    _not_resolved(core, concern, verb)
+    return concern
+
+
+async def _acknowledged_first(core: Core, tx: Tx, concern: Concern, person: Person) -> tuple[datetime, str]:
+    """Acknowledge ``concern`` if nobody had (a closing implies it); now, and who is acting."""
+    if concern.acknowledged_at is None:
+        await _acknowledge(core, tx, concern, person)
+    assert concern.id is not None
+    return core.now(), name_of(core, person)
+
+
 async def _announce_closing(
     core: Core, tx: Tx, concern: Concern, person: Person, *, event: str, done: str, said: str, told: str
 ) -> Reply:
@@ -715,10 +728,7 @@ def _title(text: str | None) -> str | None:
 
 async def not_possible(core: Core, tx: Tx, cmd: MarkNotPossible) -> Reply:
     """A leader closes a concern as not possible now, with the reason; the reporter is told why."""
-    concern = await load_concern(tx, cmd.ref)
-    unit = _unit(core, concern)
-    _require_lead(core, cmd.person, concern, unit, f"close {concern.ref}")
-    _not_resolved(core, concern, "close")
+    concern = await _leaders_to_close(core, tx, cmd.ref, cmd.person, "close")
     if not cmd.reason or not cmd.reason.strip():
         raise Refusal(
             "Say why it isn't possible now: the reporter and the unit will read it. Nothing was changed.",
@@ -726,10 +736,7 @@ async def not_possible(core: Core, tx: Tx, cmd: MarkNotPossible) -> Reply:
         )
     why = clean(cmd.reason, limit=MAX_SHORT_CHARS, what="reason").text
     title = _title(cmd.title) or concern.title
-    if concern.acknowledged_at is None:
-        await _acknowledge(core, tx, concern, cmd.person)
-    assert concern.id is not None
-    now, name = core.now(), name_of(core, cmd.person)
+    now, name = await _acknowledged_first(core, tx, concern, cmd.person)
     if not await tx.update(
         Concern,
         concern.id,

@@ -223,7 +223,8 @@ def _form_page(
     )
 
 
-async def send(request: web.Request) -> web.Response:
+async def _checked_form(request: web.Request) -> web.Response | tuple[Any, dict[str, str], str]:
+    """A posted form's unit, fields and language; or the kind page for one too long or too old."""
     unit = _unit_or_404(request)
     form = await _post_form(request)
     lang = choose_language(request)
@@ -233,6 +234,14 @@ async def send(request: web.Request) -> web.Response:
         lang = form["lang"]
     if _token_refused(request, form, unit.id):
         return _render(request, "speak_up_problem.html", lang, status=403, unit=unit, problem="old_form")
+    return unit, form, lang
+
+
+async def send(request: web.Request) -> web.Response:
+    checked = await _checked_form(request)
+    if isinstance(checked, web.Response):
+        return checked
+    unit, form, lang = checked
     retry = _limited(request, unit.id)
     if retry is not None:
         return _wait_page(request, lang, unit, retry)
@@ -308,15 +317,10 @@ def _follow_up_form(
 
 async def follow_up(request: web.Request) -> web.Response:
     """Read the conversation with the code (POST: a code never goes in an address); with text, answer."""
-    unit = _unit_or_404(request)
-    form = await _post_form(request)
-    lang = choose_language(request)
-    if form is None:
-        return _render(request, "speak_up_problem.html", lang, status=413, unit=unit, problem="too_long")
-    if form.get("lang") in FAMILY_LANGUAGES:
-        lang = form["lang"]
-    if _token_refused(request, form, unit.id):
-        return _render(request, "speak_up_problem.html", lang, status=403, unit=unit, problem="old_form")
+    checked = await _checked_form(request)
+    if isinstance(checked, web.Response):
+        return checked
+    unit, form, lang = checked
     _ = catalog(lang).gettext  # "_": the name pybabel extracts by default
     app = request.app[APP_KEY]
     code = form.get("code", "")[:CODE_CHARS]
